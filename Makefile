@@ -1,0 +1,33 @@
+# One command each for the demo and the tests; both create .venv and install when needed.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export SEND_WAREHOUSE ?= $(CURDIR)/data/warehouse/send.duckdb
+export SEND_RAW ?= $(CURDIR)/data/raw
+export DO_NOT_TRACK := 1
+
+.PHONY: install demo test lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/send-scorecard demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipelines tests benchmarks
+	@if ls dbt_project/models/*/*.sql dbt_project/models/*/*/*.sql >/dev/null 2>&1; then \
+		cd dbt_project && ../$(BIN)/sqlfluff lint models --processes 2; fi
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf data/warehouse/*.duckdb* dbt_project/target dbt_project/logs

@@ -1,0 +1,162 @@
+"""The `send-scorecard` command: demo, ingest, status and sql for BI analysts and JSNA authors.
+
+A mistake the user can fix prints one sentence and exits with status 1; no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines import config
+from pipelines.errors import SendScorecardError
+
+console = Console(stderr=True)
+out = Console()
+
+
+def friendly_errors(command):
+    """Print a SendScorecardError as one sentence and exit 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except SendScorecardError as exc:
+            console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Show warnings and progress details from the readers.")
+def main(verbose: bool) -> None:
+    """SEND scorecard pipeline: load DfE data and local extracts into a DuckDB warehouse."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+def run_ingest(paths: list[Path], warehouse: Path) -> list:
+    """Load files with a progress bar and print the summary table; returns the LoadResults."""
+    from pipelines.ingest.loader import connect_warehouse, ingest_paths
+
+    con = connect_warehouse(warehouse)
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("Loading files", total=None)
+            results = ingest_paths(
+                con, paths,
+                on_plan=lambda n: progress.update(task, total=n),
+                on_file=lambda r: progress.update(task, advance=1, description=f"Loaded {r.file[-50:]}"),
+            )
+    finally:
+        con.close()
+    table = Table(title=f"Ingest into {warehouse}")
+    for column in ("file", "source", "rows", "status"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for r in results:
+        colour = {"loaded": "green", "skipped": "dim", "failed": "red"}[r.status]
+        table.add_row(r.file, r.source or "?", f"{r.rows:,}", f"[{colour}]{r.status}[/]")
+    out.print(table)
+    for r in results:
+        if r.status == "failed":
+            console.print(f"[red]{r.message}[/]", highlight=False)
+    return results
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@friendly_errors
+def ingest(paths: tuple[Path, ...]) -> None:
+    """Load national files (default: everything under SEND_RAW) into the warehouse."""
+    results = run_ingest(list(paths) or [config.raw_dir()], config.warehouse_path())
+    failed = [r for r in results if r.status == "failed"]
+    if not results:
+        raise SendScorecardError(f"No data files found in {', '.join(map(str, paths or [config.raw_dir()]))}.")
+    if failed:
+        raise SendScorecardError(f"{len(failed)} of {len(results)} files could not be loaded (reasons above); "
+                                 "the warehouse keeps its previous data for those sources.")
+
+
+@main.command()
+@friendly_errors
+def status() -> None:
+    """Per source: rows, periods covered, last load and file hash."""
+    from pipelines.status import source_status
+
+    rows = source_status(config.warehouse_path())
+    table = Table(title=f"Sources in {config.warehouse_path()}")
+    for column in ("source", "rows", "periods", "last load", "files", "sha256"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["source"], f"{r['rows']:,}", r["periods"], r["last_load"], str(r["files"]), r["sha256"])
+    out.print(table)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "parquet"]), default="table",
+              help="table prints to the terminal; csv and parquet write --output (csv goes to stdout without it).")
+@click.option("--output", type=click.Path(path_type=Path), help="File to write for --format csv|parquet.")
+@friendly_errors
+def sql(query: str, fmt: str, output: Path | None) -> None:
+    """Run a read-only SQL QUERY against the warehouse."""
+    from pipelines.query import run_query
+
+    frame = run_query(config.warehouse_path(), query)
+    if fmt == "table":
+        table = Table(show_lines=False)
+        for column in frame.columns:
+            table.add_column(column)
+        for row in frame.head(500).iter_rows():
+            table.add_row(*["" if v is None else str(v) for v in row])
+        out.print(table)
+        if frame.height > 500:
+            console.print(f"(first 500 of {frame.height:,} rows; use --format csv for all)")
+    elif fmt == "csv":
+        if output:
+            frame.write_csv(output)
+            console.print(f"Wrote {frame.height:,} rows to {output}")
+        else:
+            sys.stdout.write(frame.write_csv())
+    else:
+        if not output:
+            raise SendScorecardError("--format parquet needs --output FILE.")
+        frame.write_parquet(output)
+        console.print(f"Wrote {frame.height:,} rows to {output}")
+
+
+@main.command("generate-demo")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Folder to write to (default SEND_RAW).")
+@click.option("--seed", default=20241, show_default=True)
+@click.option("--scale", default=1, show_default=True, help="Multiply the data volume (for benchmarks).")
+@friendly_errors
+def generate_demo_command(out_dir: Path | None, seed: int, scale: int) -> None:
+    """Write the synthetic demo data set (national files in the real formats)."""
+    from pipelines.demo.generate import generate_demo
+
+    files = generate_demo(out_dir or config.raw_dir(), seed=seed, scale=scale)
+    console.print(f"Wrote {len(files)} demo files to {out_dir or config.raw_dir()}")
+
+
+@main.command()
+@click.option("--seed", default=20241, show_default=True)
+@friendly_errors
+def demo(seed: int) -> None:
+    """Generate the demo data, load it and build everything that exists (the main job on demo data)."""
+    from pipelines.jobs import run_main_job
+
+    run_main_job(config.raw_dir(), config.warehouse_path(), generate_demo_seed=seed, console=console,
+                 ingest=run_ingest)
+
+
+if __name__ == "__main__":
+    main()

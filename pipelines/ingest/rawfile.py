@@ -1,0 +1,135 @@
+"""What the loader reads: a file on disk, or one CSV inside a release zip, with its hash."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import logging
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import polars as pl
+
+from pipelines.errors import SourceFormatError
+
+log = logging.getLogger(__name__)
+
+DATA_SUFFIXES = (".csv", ".csv.gz", ".zip", ".xlsx", ".parquet")
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One data file: `name` is what messages show (`release.zip!data/caseload.csv` for a member)."""
+
+    name: str
+    data: bytes
+    release: str | None = None
+
+    @property
+    def base_name(self) -> str:
+        return PurePosixPath(self.name.split("!")[-1]).name
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @classmethod
+    def from_path(cls, path: Path, release: str | None = None) -> RawFile:
+        return cls(name=Path(path).name, data=Path(path).read_bytes(), release=release)
+
+
+def is_data_file(path: Path) -> bool:
+    name = path.name.lower()
+    return not name.startswith(".") and name.endswith(DATA_SUFFIXES)
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files under the given paths (directories walked recursively), in a stable order."""
+    files: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and is_data_file(p))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise SourceFormatError(str(path), "no such file or folder")
+    return files
+
+
+def open_raw_files(path: Path) -> Iterator[RawFile]:
+    """Yield the data files in `path`: the file itself, or each CSV of a release zip.
+
+    Zip members are read in memory (never unpacked to disk); the release is the zip's name.
+    """
+    path = Path(path)
+    if path.name.lower().endswith(".zip"):
+        release = path.name[: -len(".zip")]
+        try:
+            archive = zipfile.ZipFile(path)
+            members = [m for m in archive.namelist() if m.lower().endswith((".csv", ".csv.gz"))]
+            for member in sorted(members):
+                yield RawFile(name=f"{path.name}!{member}", data=archive.read(member), release=release)
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise SourceFormatError(path.name, f"the zip file is damaged or incomplete ({exc})") from exc
+    else:
+        yield RawFile.from_path(path)
+
+
+def decode_text(raw: RawFile) -> str:
+    """The file's text: gzip undone, UTF-8 with or without BOM, or cp1252 with a warning."""
+    data = raw.data
+    if raw.base_name.lower().endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise SourceFormatError(raw.name, f"the gzip file is damaged or incomplete ({exc})") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        log.warning("%s is not UTF-8; read as Windows-1252 (cp1252)", raw.name)
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise SourceFormatError(raw.name, "the file is neither UTF-8 nor Windows-1252 text") from exc
+
+
+def read_csv_text(raw: RawFile) -> pl.DataFrame:
+    """Parse a CSV into an all-text frame with a `source_row` column (the header is line 1).
+
+    Checks every row has as many fields as the header, so a truncated or ragged file fails with
+    the row it breaks at; repeated header names are kept once when their values agree.
+    """
+    text = decode_text(raw)
+    if not text.strip():
+        raise SourceFormatError(raw.name, "the file is empty")
+    reader = csv.reader(io.StringIO(text), strict=True)
+    try:
+        width = len(next(reader))
+        for row in reader:
+            if row and len(row) != width:
+                problem = f"has {len(row)} fields but the header has {width}" + (
+                    "; the file looks truncated" if len(row) < width else ""
+                )
+                raise SourceFormatError(raw.name, problem, row=reader.line_num)
+    except csv.Error as exc:
+        raise SourceFormatError(raw.name, f"is not valid CSV ({exc})", row=reader.line_num) from exc
+    frame = pl.read_csv(io.StringIO(text), infer_schema=False, has_header=True)
+    frame = _merge_duplicate_columns(frame, raw.name)
+    return frame.with_row_index("source_row", offset=2).with_columns(pl.col("source_row").cast(pl.Int64))
+
+
+def _merge_duplicate_columns(frame: pl.DataFrame, file: str) -> pl.DataFrame:
+    """Polars renames a repeated header `x` to `x_duplicated_0`: drop it if it repeats `x`."""
+    for column in [c for c in frame.columns if "_duplicated_" in c]:
+        original = column.split("_duplicated_")[0]
+        if original in frame.columns and frame[original].equals(frame[column]):
+            log.warning("%s: column '%s' appears twice with the same values; kept once", file, original)
+            frame = frame.drop(column)
+        else:
+            raise SourceFormatError(file, "the column appears twice with different values", column=original)
+    return frame

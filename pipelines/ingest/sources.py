@@ -1,0 +1,172 @@
+"""The registry of source types: one entry per raw table, and how a file is matched to one.
+
+A file's source is decided from its name (a pattern) and confirmed by its header (the required
+columns). A file that matches nothing gets an error listing the sources the pipeline knows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pipelines.errors import SourceFormatError, UnknownSourceError
+
+# Columns every EES tidy file shares (lower-cased); `country_name` is dropped as redundant.
+EES_GEOGRAPHY_COLUMNS = (
+    "time_period", "time_identifier", "geographic_level", "country_code", "region_code",
+    "region_name", "new_la_code", "old_la_code", "la_name",
+)
+EES_DROPPED_COLUMNS = ("country_name",)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One source type: its raw table, file family and schema contract.
+
+    family: which reader reads it (ees_csv, ees_xlsx, lait, lait_dictionary, lait_la_list,
+    statistical_neighbours, la_reference, ees_metadata).
+    required: canonical (lower-case) columns that must be present.
+    filters: EES text columns kept as dimensions; every other non-geography column is numeric.
+    aliases: other spellings seen in other years -> canonical name.
+    replace_by: a new file replaces the rows of earlier files that share these columns' values
+    (empty: the whole table).
+    """
+
+    table: str
+    family: str
+    title: str
+    name_pattern: str
+    required: tuple[str, ...]
+    filters: tuple[str, ...] = ()
+    aliases: dict[str, str] = field(default_factory=dict)
+    replace_by: tuple[str, ...] = ("time_period",)
+    load_order: int = 50
+    key: tuple[str, ...] = ()
+
+    def matches_name(self, base_name: str) -> bool:
+        return re.search(self.name_pattern, base_name, flags=re.IGNORECASE) is not None
+
+    def canonical(self, column: str) -> str:
+        name = column.strip().lower()
+        return self.aliases.get(name, name)
+
+    def check_header(self, file: str, columns: list[str]) -> None:
+        present = {self.canonical(c) for c in columns}
+        missing = [c for c in self.required if c not in present]
+        if missing:
+            raise SourceFormatError(
+                file,
+                f"looks like {self.title} ({self.table}) but lacks the required column(s) "
+                + ", ".join(f"'{c}'" for c in missing),
+            )
+
+
+_EHCP = ("breakdown_topic", "breakdown")
+_EHCP_KEY = ("time_period", "geographic_level", "region_code", "new_la_code", "breakdown_topic", "breakdown", "measure")
+
+
+def _ehcp(table: str, stem: str, title: str, required: tuple[str, ...], aliases=None) -> SourceSpec:
+    return SourceSpec(
+        table=table, family="ees_csv", title=f"EHC plans release: {title}",
+        name_pattern=rf"^{stem}\.csv(\.gz)?$", required=("time_period", "geographic_level", *required),
+        filters=_EHCP, aliases=aliases or {}, key=_EHCP_KEY,
+    )
+
+
+SOURCES: tuple[SourceSpec, ...] = (
+    SourceSpec(
+        table="la_reference", family="la_reference", title="LA reference (codes, names, regions, dates)",
+        name_pattern=r"^la_lookup.*\.csv$", required=("new_la_code", "old_la_code", "la_name", "date_of_operation"),
+        replace_by=(), load_order=0, key=("new_la_code",),
+    ),
+    SourceSpec(
+        table="lait_la_list", family="lait_la_list", title="LAIT LA code list",
+        name_pattern=r"^la_code_list.*\.xlsx$", required=("la number", "la name", "region"),
+        replace_by=(), load_order=1, key=("la_number",),
+    ),
+    SourceSpec(
+        table="statistical_neighbours", family="statistical_neighbours",
+        title="DfE statistical neighbour groups", name_pattern=r"^sn_.*\.xlsx$",
+        required=("la num", "sn1", "sn10"), replace_by=("vintage",), load_order=2,
+        key=("vintage", "la_number", "neighbour_rank"),
+    ),
+    SourceSpec(
+        table="lait_data_dictionary", family="lait_dictionary", title="LAIT data dictionary",
+        name_pattern=r"lait_data_dictionary.*\.csv$", required=("measure_short", "measure", "polarity"),
+        replace_by=(), load_order=3, key=("measure_short",),
+    ),
+    SourceSpec(
+        table="lait_indicators", family="lait", title="LAIT long data set",
+        name_pattern=r"^bds_long.*\.(parquet|csv)$",
+        required=("short desc", "years", "la and regions", "values", "la number"),
+        replace_by=("measure_short",), load_order=10, key=("measure_short", "years", "la_number"),
+    ),
+    _ehcp("ehcp_timeliness", "timeliness_20_week", "new plans issued within 20 weeks",
+          ("plans_issued_den", "plans_issued_den_ex", "plans_issued_within_20_weeks", "plans_issued_20_weeks_ex",
+           "pc_plans_issued_within_20_weeks", "pc_plans_issued_20_weeks_ex"),
+          aliases={"pc_plans_issued_within_20_weeks_ex": "pc_plans_issued_20_weeks_ex",
+                   "plans_issued_within_20_weeks_ex": "plans_issued_20_weeks_ex",
+                   "pc_plans_issued_20_weeks": "pc_plans_issued_within_20_weeks",
+                   "plans_issued_20_weeks": "plans_issued_within_20_weeks"}),
+    _ehcp("ehcp_caseload", "caseload", "EHC plans caseload (January)", ("ehcplans",),
+          aliases={"ehc_plans": "ehcplans", "total_ehc_plans": "ehcplans"}),
+    _ehcp("ehcp_requests", "requests", "requests for EHC needs assessment", ("requests_received_in_year",)),
+    _ehcp("ehcp_newplans", "newplans", "new EHC plans by placement", ("new_ehc_plans",)),
+    _ehcp("ehcp_assessments", "assessments", "EHC needs assessments", ("assess_in_year",)),
+    _ehcp("ehcp_annual_reviews", "annual_reviews", "annual reviews", ("total_ehc_plans",)),
+    _ehcp("ehcp_ceased_plans", "ceased_plans", "ceased EHC plans", ("total_ceased",)),
+    _ehcp("ehcp_personal_budgets", "personal_budgets", "personal budgets", ("personal_budget",)),
+    _ehcp("ehcp_residential_settings", "residential_settings", "residential settings", ("res_tot",)),
+    _ehcp("ehcp_work_based_placements", "work_based_placements", "work-based placements", ("open_wbp",)),
+    _ehcp("ehcp_sen_need_newplans", "sen_need_newplans", "primary need of new plans", ("ehc_plans",)),
+    _ehcp("ehcp_sen_needs_all_plans", "sen_needs_all_plans", "primary need of all plans", ("ehc_plans",)),
+    SourceSpec(
+        table="neet_send", family="ees_csv", title="NEET and not known 16-17 year olds by SEND",
+        name_pattern=r"neetnk.*\.csv(\.gz)?$",
+        required=("time_period", "geographic_level", "neet_nk_ehcp_percent", "neet_nk_sendsupport_percent"),
+        filters=("age",), key=("time_period", "geographic_level", "region_code", "new_la_code", "age", "measure"),
+    ),
+    SourceSpec(
+        table="exclusions", family="ees_csv", title="suspensions and permanent exclusions",
+        name_pattern=r"^exc_.*\.csv(\.gz)?$",
+        required=("time_period", "geographic_level", "perm_excl", "suspension", "headcount"),
+        filters=("school_type",),
+        key=("time_period", "geographic_level", "region_code", "new_la_code", "school_type", "measure"),
+    ),
+    SourceSpec(
+        table="ees_metadata", family="ees_metadata", title="EES metadata file",
+        name_pattern=r"\.meta\.csv$", required=("col_name", "col_type", "label"),
+        replace_by=("dataset",), key=("dataset", "col_name"),
+    ),
+    SourceSpec(
+        table="school_pupils", family="ees_csv", title="school pupils and their characteristics",
+        name_pattern=r"^spc_pupils(?!.*\.meta\.csv$).*\.csv(\.gz)?$",
+        required=("time_period", "geographic_level", "headcount"),
+        filters=("phase_type_grouping", "ethnicity", "language"),
+        key=("time_period", "geographic_level", "region_code", "new_la_code", "phase_type_grouping",
+             "ethnicity", "language", "measure"),
+    ),
+    SourceSpec(
+        table="ks4_characteristics", family="ees_xlsx", title="key stage 4 by pupil characteristics",
+        name_pattern=r"characteristics.*\.xlsx$", required=("time_period", "geographic_level", "sen_status", "avg_att8"),
+        filters=("version", "school_characteristic", "breakdown", "gender", "ethnic_major", "free_school_meals",
+                 "sen_status", "sen_description", "disadvantage", "first_language"),
+    ),
+)
+
+SOURCES_BY_TABLE = {spec.table: spec for spec in SOURCES}
+
+
+def known_sources_text() -> str:
+    return "; ".join(f"{s.table} ({s.title}, file name like /{s.name_pattern}/)" for s in SOURCES)
+
+
+def detect_source(base_name: str, file: str | None = None) -> SourceSpec:
+    """The source a file belongs to, from its name; the reader then checks the header."""
+    matches = [spec for spec in SOURCES if spec.matches_name(base_name)]
+    if not matches:
+        raise UnknownSourceError(
+            f"{file or base_name}: this file is not one of the sources the pipeline knows. "
+            f"Rename it to match one of: {known_sources_text()}"
+        )
+    return matches[0]

@@ -1,0 +1,78 @@
+"""Split published cells into `value` + `value_status` (design.md section 2).
+
+Published files use symbols instead of numbers. Every numeric cell is read as text; this module
+turns a text column into a DOUBLE `value` and a `value_status`, and refuses any other text with an
+error that names the file, row and column.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.errors import SourceFormatError
+
+# symbol (lower case, stripped) -> status. Numbers are `ok`; anything else is an error.
+SYMBOL_STATUS: dict[str, str] = {
+    "c": "suppressed",
+    "x": "unavailable",
+    ":": "unavailable",
+    "z": "not_applicable",
+    "low": "low",
+    "~": "low",
+    "k": "low",
+    "u": "low_reliability",
+    "-": "missing",
+    "..": "missing",
+    ".": "missing",
+    "": "missing",
+}
+VALUE_STATUSES = ("ok", "suppressed", "unavailable", "not_applicable", "low", "low_reliability", "missing")
+
+# Float artefacts such as 9.8000000000000007 are rounded to this many significant figures.
+SIGNIFICANT_FIGURES = 12
+
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
+
+
+def split_value_column(frame: pl.DataFrame, column: str, *, file: str, row_column: str = "source_row",
+                       column_name_column: str | None = None) -> pl.DataFrame:
+    """Replace text column `column` by `value` (Float64) and `value_status` (String).
+
+    `row_column` holds each row's line in the file and `column_name_column` (for long frames) the
+    original column name, so an unknown symbol is reported as file, row and column.
+    """
+    text = pl.col(column).str.strip_chars()
+    lowered = text.str.to_lowercase()
+    # "12u": a low-reliability value that is kept.
+    reliability_flagged = lowered.str.contains(r"^[+-]?[0-9.eE+-]+u$")
+    numeric_text = (
+        pl.when(reliability_flagged).then(text.str.slice(0, text.str.len_chars() - 1))
+        .when(text.str.contains(_THOUSANDS)).then(text.str.replace_all(",", ""))
+        .otherwise(text)
+    )
+    parsed = numeric_text.cast(pl.Float64, strict=False)
+    symbol = lowered.fill_null("").replace_strict(SYMBOL_STATUS, default=None, return_dtype=pl.String)
+    status = (
+        pl.when(text.is_null()).then(pl.lit("missing"))
+        .when(reliability_flagged & parsed.is_not_null()).then(pl.lit("low_reliability"))
+        .when(parsed.is_not_null() & parsed.is_finite()).then(pl.lit("ok"))
+        .otherwise(symbol)
+    )
+    out = frame.with_columns(
+        pl.when(status.is_in(["ok", "low_reliability"])).then(parsed.round_sig_figs(SIGNIFICANT_FIGURES))
+        .otherwise(None).alias("value"),
+        status.alias("value_status"),
+    )
+    bad = out.filter(pl.col("value_status").is_null())
+    if bad.height:
+        first = bad.row(0, named=True)
+        col = first[column_name_column] if column_name_column else column
+        others = f" ({bad.height - 1} more cells like it)" if bad.height > 1 else ""
+        known = ", ".join(repr(s) for s in SYMBOL_STATUS if s)
+        raise SourceFormatError(
+            file,
+            f"'{first[column]}' is neither a number nor a known symbol ({known}){others}",
+            row=first[row_column],
+            column=col,
+        )
+    return out

@@ -177,15 +177,19 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
     return result
 
 
-def plan_files(paths: Iterable[Path]) -> list[tuple[RawFile | None, SourceSpec | None, LoadResult | None]]:
+def plan_files(paths: Iterable[Path], only: SourceSpec | None = None,
+               ) -> list[tuple[RawFile | None, SourceSpec | None, LoadResult | None]]:
     """Every data file under `paths` with its source, reference sources first.
 
     A file that cannot be opened or matched becomes a failed LoadResult instead of stopping the rest.
+    With `only`, just that source's files are read (by name) and nothing else is reported.
     """
     planned = []
     for path in expand_paths(list(paths)):
+        if only and not (path.name.lower().endswith(".zip") or only.matches_name(path.name)):
+            continue
         try:
-            for raw in open_raw_files(path):
+            for raw in open_raw_files(path, only.matches_name if only else lambda name: True):
                 try:
                     planned.append((raw, detect_source(raw.base_name, raw.name), None))
                 except SendScorecardError as exc:

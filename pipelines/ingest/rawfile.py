@@ -8,7 +8,7 @@ import hashlib
 import io
 import logging
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -38,8 +38,12 @@ class RawFile:
         return hashlib.sha256(self.data).hexdigest()
 
     @classmethod
-    def from_path(cls, path: Path, release: str | None = None) -> RawFile:
-        return cls(name=Path(path).name, data=Path(path).read_bytes(), release=release)
+    def from_path(cls, path: Path) -> RawFile:
+        """A file on disk; its release label is its name without the extension."""
+        name = Path(path).name
+        release = name[: -len(next(s for s in DATA_SUFFIXES if name.lower().endswith(s)))] if is_data_file(
+            Path(path)) else None
+        return cls(name=name, data=Path(path).read_bytes(), release=release)
 
 
 def is_data_file(path: Path) -> bool:
@@ -61,22 +65,24 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return files
 
 
-def open_raw_files(path: Path) -> Iterator[RawFile]:
+def open_raw_files(path: Path, wanted: Callable[[str], bool] = lambda name: True) -> Iterator[RawFile]:
     """Yield the data files in `path`: the file itself, or each CSV of a release zip.
 
     Zip members are read in memory (never unpacked to disk); the release is the zip's name.
+    `wanted(base name)` decides which files are read at all.
     """
     path = Path(path)
     if path.name.lower().endswith(".zip"):
         release = path.name[: -len(".zip")]
         try:
             archive = zipfile.ZipFile(path)
-            members = [m for m in archive.namelist() if m.lower().endswith((".csv", ".csv.gz"))]
+            members = [m for m in archive.namelist()
+                       if m.lower().endswith((".csv", ".csv.gz")) and wanted(PurePosixPath(m).name)]
             for member in sorted(members):
                 yield RawFile(name=f"{path.name}!{member}", data=archive.read(member), release=release)
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise SourceFormatError(path.name, f"the zip file is damaged or incomplete ({exc})") from exc
-    else:
+    elif wanted(path.name):
         yield RawFile.from_path(path)
 
 

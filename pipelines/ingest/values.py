@@ -41,6 +41,26 @@ def split_value_column(frame: pl.DataFrame, column: str, *, file: str, row_colum
     `row_column` holds each row's line in the file and `column_name_column` (for long frames) the
     original column name, so an unknown symbol is reported as file, row and column.
     """
+    # Published files repeat the same cells many times: parse each distinct text once, then join.
+    distinct = _parse_cells(frame.select(pl.col(column).unique()), column)
+    out = frame.join(distinct, on=column, how="left", nulls_equal=True)
+    bad = out.filter(pl.col("value_status").is_null())
+    if bad.height:
+        first = bad.sort(row_column).row(0, named=True)
+        col = first[column_name_column] if column_name_column else column
+        others = f" ({bad.height - 1} more cells like it)" if bad.height > 1 else ""
+        known = ", ".join(repr(s) for s in SYMBOL_STATUS if s)
+        raise SourceFormatError(
+            file,
+            f"'{first[column]}' is neither a number nor a known symbol ({known}){others}",
+            row=first[row_column],
+            column=col,
+        )
+    return out
+
+
+def _parse_cells(cells: pl.DataFrame, column: str) -> pl.DataFrame:
+    """`column` plus its value and status (status NULL for text that is not a known symbol)."""
     text = pl.col(column).str.strip_chars()
     lowered = text.str.to_lowercase()
     # "12u": a low-reliability value that is kept.
@@ -58,21 +78,8 @@ def split_value_column(frame: pl.DataFrame, column: str, *, file: str, row_colum
         .when(parsed.is_not_null() & parsed.is_finite()).then(pl.lit("ok"))
         .otherwise(symbol)
     )
-    out = frame.with_columns(
+    return cells.with_columns(
         pl.when(status.is_in(["ok", "low_reliability"])).then(parsed.round_sig_figs(SIGNIFICANT_FIGURES))
         .otherwise(None).alias("value"),
         status.alias("value_status"),
     )
-    bad = out.filter(pl.col("value_status").is_null())
-    if bad.height:
-        first = bad.row(0, named=True)
-        col = first[column_name_column] if column_name_column else column
-        others = f" ({bad.height - 1} more cells like it)" if bad.height > 1 else ""
-        known = ", ".join(repr(s) for s in SYMBOL_STATUS if s)
-        raise SourceFormatError(
-            file,
-            f"'{first[column]}' is neither a number nor a known symbol ({known}){others}",
-            row=first[row_column],
-            column=col,
-        )
-    return out

@@ -1,0 +1,56 @@
+"""Dagster assets for national published data: one asset per raw table, a thin wrapper over the
+readers and the loader (the logic stays callable without Dagster)."""
+
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from pipelines import config
+from pipelines.ingest.loader import connect_warehouse, ensure_meta, load_raw_file, plan_files
+from pipelines.ingest.sources import SOURCES, SourceSpec
+
+NATIONAL_GROUP = "national"
+# Readers of these sources look LA numbers up in the LA reference, so it loads first.
+NEEDS_LA_REFERENCE = {"lait_indicators", "statistical_neighbours"}
+
+
+def load_source(spec: SourceSpec, context: AssetExecutionContext) -> dg.MaterializeResult:
+    """Load every file of `spec`'s source found in the drop-zone; fail if any file fails."""
+    planned = [(raw, s) for raw, s, _ in plan_files([config.raw_dir()], only=spec) if s is not None and s.table == spec.table]
+    con = connect_warehouse(config.warehouse_path())
+    try:
+        ensure_meta(con)
+        results = [load_raw_file(con, raw, s) for raw, s in planned]
+        rows = con.execute(f"select count(*) from raw.{spec.table}").fetchall()[0][0] if results else 0
+    finally:
+        con.close()
+    for r in results:
+        context.log.info(f"{r.file}: {r.status} ({r.rows} rows) {r.message}")
+    failed = [r for r in results if r.status not in ("loaded", "skipped")]
+    if failed:
+        raise dg.Failure(description="; ".join(r.message for r in failed))
+    return dg.MaterializeResult(metadata={
+        "files": len(results),
+        "loaded": sum(r.status == "loaded" for r in results),
+        "skipped": sum(r.status == "skipped" for r in results),
+        "table rows": rows,
+        "file hashes": dg.MetadataValue.text(", ".join(r.sha256[:12] for r in results)),
+    })
+
+
+def national_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    deps = [dg.AssetKey(["raw", "la_reference"])] if spec.table in NEEDS_LA_REFERENCE else []
+
+    @dg.asset(
+        key=["raw", spec.table], group_name=NATIONAL_GROUP, deps=deps, kinds={"duckdb", "polars"},
+        description=f"{spec.title}: files named like /{spec.name_pattern}/ in SEND_RAW, loaded into raw.{spec.table}.",
+    )
+    def _load(context: AssetExecutionContext) -> dg.MaterializeResult:
+        return load_source(spec, context)
+
+    return _load
+
+
+NATIONAL_FAMILIES = {"ees_csv", "ees_xlsx", "ees_metadata", "lait", "lait_dictionary", "lait_la_list",
+                     "statistical_neighbours", "la_reference"}
+national_assets = [national_asset(spec) for spec in SOURCES if spec.family in NATIONAL_FAMILIES]

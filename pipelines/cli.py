@@ -19,7 +19,8 @@ from pipelines import config
 from pipelines.errors import SendScorecardError
 
 console = Console(stderr=True)
-out = Console()
+# Piped output (cron logs, CI) gets a wide table instead of rich's 80-column default.
+out = Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def friendly_errors(command):

@@ -1,0 +1,93 @@
+"""Ingest benchmark: all of ../shared/data, then a demo set ten times the normal size.
+
+Prints per source and in total: rows, seconds, rows/s and peak memory (the process's peak resident
+set size after that source, which only grows). Run: .venv/bin/python benchmarks/ingest.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from pipelines.ingest.loader import connect_warehouse, ingest_paths
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench(label: str, paths: list[Path], warehouse: Path) -> None:
+    per_source: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    con = connect_warehouse(warehouse)
+    started = time.perf_counter()
+
+    def on_file(result) -> None:
+        entry = per_source[result.source or "?"]
+        entry[0] += result.rows
+        entry[1] += result.seconds
+        entry[2] = peak_mb()
+
+    try:
+        results = ingest_paths(con, paths, on_file=on_file)
+    finally:
+        con.close()
+    total = time.perf_counter() - started
+    print(f"\n== {label}: {len(results)} files")
+    print(f"{'source':32} {'rows':>11} {'seconds':>8} {'rows/s':>11} {'peak MB':>8}")
+    for source, (rows, seconds, mb) in sorted(per_source.items(), key=lambda kv: -kv[1][1]):
+        print(f"{source:32} {rows:>11,.0f} {seconds:>8.2f} {rows / max(seconds, 1e-9):>11,.0f} {mb:>8.0f}")
+    rows = sum(v[0] for v in per_source.values())
+    print(f"{'TOTAL':32} {rows:>11,.0f} {total:>8.2f} {rows / total:>11,.0f} {peak_mb():>8.0f}")
+    failed = [r for r in results if r.status == "failed"]
+    for r in failed:
+        print("FAILED", r.message)
+
+
+def ehcp_baseline() -> None:
+    """For scale: plain DuckDB read_csv of the 12 EHC plans CSVs (unzipped to a temp dir)."""
+    import zipfile
+
+    import duckdb
+
+    zips = list(SHARED_DATA.glob("dfe/ehcp-plans-2025/*.zip"))
+    if not zips:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        members = [m for m in zipfile.ZipFile(zips[0]).namelist() if m.startswith("data/")]
+        zipfile.ZipFile(zips[0]).extractall(tmp, members)
+        con = duckdb.connect()
+        started = time.perf_counter()
+        for i, member in enumerate(members):
+            con.execute(f"create table t{i} as select * from read_csv('{Path(tmp) / member}', all_varchar=true)")
+        print(f"\nbaseline: plain DuckDB read_csv of the 12 EHC plans CSVs: {time.perf_counter() - started:.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=int, default=10, help="demo data scale (default 10)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if SHARED_DATA.is_dir():
+            ehcp_baseline()
+            bench("../shared/data (real DfE files)", [SHARED_DATA], tmp / "real.duckdb")
+            ehcp = SHARED_DATA / "dfe" / "ehcp-plans-2025"
+            bench("EHC plans release zip alone", [ehcp], tmp / "ehcp.duckdb")
+        else:
+            print(f"{SHARED_DATA} is absent: real-data figures skipped")
+        from pipelines.demo.generate import generate_demo
+
+        started = time.perf_counter()
+        generate_demo(tmp / "demo", seed=20241, scale=args.scale)
+        print(f"\ngenerated demo data at scale {args.scale} in {time.perf_counter() - started:.1f} s")
+        bench(f"demo data x{args.scale}", [tmp / "demo"], tmp / "demo.duckdb")
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,7 @@ export SEND_WAREHOUSE ?= $(CURDIR)/data/warehouse/send.duckdb
 export SEND_RAW ?= $(CURDIR)/data/raw
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint clean dagster
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/send-scorecard demo
+
+# The Dagster UI with the schedule and the drop-zone sensor (http://127.0.0.1:3000).
+dagster: $(STAMP)
+	DAGSTER_HOME=$(CURDIR)/.dagster_home PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster dev -m pipelines.definitions
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipelines tests benchmarks

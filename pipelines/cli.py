@@ -135,6 +135,36 @@ def sql(query: str, fmt: str, output: Path | None) -> None:
         console.print(f"Wrote {frame.height:,} rows to {output}")
 
 
+@main.command()
+@friendly_errors
+def refresh() -> None:
+    """Run the full refresh (as the monthly schedule does): load, build, test, publish atomically."""
+    from pipelines.refresh import run_refresh
+
+    summary = run_refresh(
+        config.raw_dir(), config.warehouse_path(), ingest=run_ingest,
+        on_stage=lambda stage: console.print(f"[bold]{stage}[/] ..."),
+    )
+    console.print(summary.sentence(), highlight=False)
+
+
+@main.command()
+@click.option("--limit", default=10, show_default=True)
+@friendly_errors
+def runs(limit: int) -> None:
+    """The most recent refreshes: when, outcome, what was loaded, how long."""
+    from pipelines.refresh import read_runs
+
+    table = Table(title=f"Refreshes of {config.warehouse_path()}")
+    for column in ("run", "started", "outcome", "loaded", "unchanged", "refused", "seconds", "detail"):
+        table.add_column(column)
+    for run in read_runs(config.warehouse_path(), limit):
+        outcome = run["status"] + (f" at {run['failed_step']}" if run.get("failed_step") else "")
+        table.add_row(run["run_id"], run["started_at"], outcome, str(len(run["loaded"])), str(len(run["skipped"])),
+                      str(len(run["quarantined"])), f"{run['seconds']:.0f}", run.get("message", "")[:120])
+    out.print(table)
+
+
 @main.command("generate-demo")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Folder to write to (default SEND_RAW).")
 @click.option("--seed", default=20241, show_default=True)

@@ -1,11 +1,13 @@
 """Dagster assets for national published data: one asset per raw table, a thin wrapper over the
-readers and the loader (the logic stays callable without Dagster)."""
+readers and the loader (the logic stays callable without Dagster). They load into the run's build
+copy of the warehouse; nothing is visible to readers until the publish asset runs."""
 
 
 import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipelines import config
+from pipelines.defs.build import run_warehouse
 from pipelines.ingest.loader import connect_warehouse, ensure_meta, load_raw_file, plan_files
 from pipelines.ingest.sources import SOURCES, SourceSpec
 
@@ -17,7 +19,7 @@ NEEDS_LA_REFERENCE = {"lait_indicators", "statistical_neighbours"}
 def load_source(spec: SourceSpec, context: AssetExecutionContext) -> dg.MaterializeResult:
     """Load every file of `spec`'s source found in the drop-zone; fail if any file fails."""
     planned = [(raw, s) for raw, s, _ in plan_files([config.raw_dir()], only=spec) if s is not None and s.table == spec.table]
-    con = connect_warehouse(config.warehouse_path())
+    con = connect_warehouse(run_warehouse(context))
     try:
         ensure_meta(con)
         results = [load_raw_file(con, raw, s) for raw, s in planned]

@@ -1,0 +1,174 @@
+"""Reliability of the refresh: kills, concurrent readers, idempotence, disk and permission errors.
+
+The published warehouse must always open, hold complete data (old or new, never a mix) and
+survive a refresh killed at any point; the next refresh must then complete normally.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.errors import SendScorecardError
+from pipelines.refresh import read_runs, run_refresh
+from tests.test_readers import timeliness_csv
+
+pytestmark = pytest.mark.slow
+CLI = [sys.executable, "-m", "pipelines.cli"]
+
+
+def fingerprint(warehouse: Path) -> dict[str, int]:
+    """Row count of every table outside meta (the run log grows by design)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = con.execute("""select table_schema, table_name from information_schema.tables
+            where table_type = 'BASE TABLE' and table_schema not in ('meta')""").fetchall()
+        return {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchall()[0][0] for s, t in tables}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def published_demo(tmp_path_factory):
+    """A drop-zone with the demo data and a warehouse published from it once."""
+    from pipelines.demo.generate import generate_demo
+
+    root = tmp_path_factory.mktemp("refresh")
+    raw = root / "raw"
+    generate_demo(raw, seed=7)
+    published = root / "warehouse" / "send.duckdb"
+    run_refresh(raw, published)
+    return raw, published
+
+
+@pytest.fixture
+def site(published_demo, tmp_path):
+    """A private copy of the published demo state for one test."""
+    raw, published = published_demo
+    shutil.copytree(raw, tmp_path / "raw")
+    (tmp_path / "warehouse").mkdir()
+    shutil.copy(published, tmp_path / "warehouse" / "send.duckdb")
+    return tmp_path / "raw", tmp_path / "warehouse" / "send.duckdb"
+
+
+def env_for(raw: Path, published: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "SEND_RAW": str(raw), "SEND_WAREHOUSE": str(published), **extra}
+
+
+def add_new_file(raw: Path) -> None:
+    extra = raw / "national" / "extra"
+    extra.mkdir(parents=True, exist_ok=True)
+    (extra / "timeliness_20_week.csv").write_bytes(
+        timeliness_csv(["10,9,5,5,50,55.6"]).replace(b"2024,Calendar", b"2031,Calendar"))
+
+
+@pytest.mark.parametrize("stage", ["ingest", "dbt", "publish"])
+def test_killed_refresh_leaves_the_published_warehouse_as_it_was(site, tmp_path, stage):
+    raw, published = site
+    before = fingerprint(published)
+    add_new_file(raw)
+    marker = tmp_path / "paused"
+    process = subprocess.Popen(CLI + ["refresh"], env=env_for(
+        raw, published, SEND_REFRESH_PAUSE_AT=stage, SEND_REFRESH_PAUSE_FILE=str(marker)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not marker.exists():
+        assert process.poll() is None, "the refresh ended before reaching the stage"
+        assert time.monotonic() < deadline, f"the refresh never reached {stage}"
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert fingerprint(published) == before  # opens, and holds exactly the previous data
+    completed = subprocess.run(CLI + ["refresh"], env=env_for(raw, published), capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    after = fingerprint(published)
+    assert after["raw.ehcp_timeliness"] == before["raw.ehcp_timeliness"] + 6
+    assert not list((published.parent / "build").glob("*.duckdb"))  # the killed build was cleaned up
+
+
+def test_readers_never_fail_or_see_a_mix_during_a_refresh(site, tmp_path):
+    raw, published = site
+    add_new_file(raw)
+    reader = tmp_path / "reader.py"
+    reader.write_text(f"""
+import duckdb, sys, time
+seen, errors = set(), 0
+end = time.monotonic() + 600
+while time.monotonic() < end:
+    try:
+        con = duckdb.connect({str(published)!r}, read_only=True)
+        run, rows = con.execute('''select (select max(run_id) from meta.refresh_runs),
+            (select count(*) from raw.ehcp_timeliness)''').fetchall()[0]
+        con.close()
+        seen.add((run, rows))
+    except Exception as exc:
+        print('ERROR', exc, flush=True); errors += 1
+    if open({str(tmp_path / 'stop')!r}, 'a+').tell():
+        break
+print('SEEN', sorted(seen), flush=True)
+sys.exit(1 if errors else 0)
+""")
+    (tmp_path / "stop").write_text("")
+    looping = subprocess.Popen([sys.executable, str(reader)], stdout=subprocess.PIPE, text=True)
+    try:
+        summary = run_refresh(raw, published)
+        assert summary.status == "published"
+    finally:
+        (tmp_path / "stop").write_text("stop")
+        output, _ = looping.communicate(timeout=60)
+    assert looping.returncode == 0, output
+    seen = eval(output.split("SEEN", 1)[1])
+    old_rows = min(rows for _, rows in seen)
+    # every observation is the old state or the new one: a new run id always comes with the new rows
+    assert all((rows == old_rows) != (run == summary.run_id) for run, rows in seen), seen
+
+
+def test_second_identical_refresh_changes_nothing(site):
+    raw, published = site
+    before = fingerprint(published)
+    summary = run_refresh(raw, published)
+    assert summary.loaded == [] and summary.quarantined == [] and summary.skipped
+    assert fingerprint(published) == before
+    assert read_runs(published)[0]["run_id"] == summary.run_id
+
+
+def test_disk_full_while_building_leaves_the_published_warehouse(site, monkeypatch):
+    raw, published = site
+    before = fingerprint(published)
+    add_new_file(raw)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("pipelines.publish.shutil.copyfile", disk_full)
+    with pytest.raises(SendScorecardError) as error:
+        run_refresh(raw, published)
+    message = str(error.value)
+    assert "the disk is full" in message and "published warehouse was not changed" in message
+    assert message.count(". ") <= 2 and "\n" not in message
+    assert fingerprint(published) == before
+    assert read_runs(published)[0]["status"] == "failed"
+
+
+def test_permission_error_at_publish_leaves_the_published_warehouse(site, monkeypatch):
+    raw, published = site
+    before = fingerprint(published)
+    add_new_file(raw)
+
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr("pipelines.publish.os.replace", refused)
+    with pytest.raises(SendScorecardError, match="permission was denied"):
+        run_refresh(raw, published)
+    assert fingerprint(published) == before
+    assert not list((published.parent / "build").glob("*.duckdb"))

@@ -84,7 +84,7 @@ def main() -> None:
         from pipelines.demo.generate import generate_demo
 
         started = time.perf_counter()
-        generate_demo(tmp / "demo", seed=20241, scale=args.scale)
+        generate_demo(tmp / "demo", seed=20241, scale=args.scale, with_local=False)
         print(f"\ngenerated demo data at scale {args.scale} in {time.perf_counter() - started:.1f} s")
         bench(f"demo data x{args.scale}", [tmp / "demo"], tmp / "demo.duckdb")
 

@@ -64,11 +64,11 @@ def run_ingest(paths: list[Path], warehouse: Path) -> list:
     for column in ("file", "source", "rows", "status"):
         table.add_column(column, justify="right" if column == "rows" else "left")
     for r in results:
-        colour = {"loaded": "green", "skipped": "dim", "failed": "red"}[r.status]
+        colour = {"loaded": "green", "skipped": "dim", "failed": "red", "quarantined": "yellow"}[r.status]
         table.add_row(r.file, r.source or "?", f"{r.rows:,}", f"[{colour}]{r.status}[/]")
     out.print(table)
     for r in results:
-        if r.status == "failed":
+        if r.status in ("failed", "quarantined"):
             console.print(f"[red]{r.message}[/]", highlight=False)
     return results
 
@@ -79,7 +79,7 @@ def run_ingest(paths: list[Path], warehouse: Path) -> list:
 def ingest(paths: tuple[Path, ...]) -> None:
     """Load national files (default: everything under SEND_RAW) into the warehouse."""
     results = run_ingest(list(paths) or [config.raw_dir()], config.warehouse_path())
-    failed = [r for r in results if r.status == "failed"]
+    failed = [r for r in results if r.status in ("failed", "quarantined")]
     if not results:
         raise SendScorecardError(f"No data files found in {', '.join(map(str, paths or [config.raw_dir()]))}.")
     if failed:
@@ -139,13 +139,16 @@ def sql(query: str, fmt: str, output: Path | None) -> None:
 @friendly_errors
 def refresh() -> None:
     """Run the full refresh (as the monthly schedule does): load, build, test, publish atomically."""
+    from pipelines.jobs import write_outputs
     from pipelines.refresh import run_refresh
 
     summary = run_refresh(
-        config.raw_dir(), config.warehouse_path(), ingest=run_ingest,
+        config.raw_dir(), config.warehouse_path(), ingest=run_ingest, write_reports=write_outputs,
         on_stage=lambda stage: console.print(f"[bold]{stage}[/] ..."),
     )
     console.print(summary.sentence(), highlight=False)
+    for path in summary.reports:
+        out.print(path, highlight=False)
 
 
 @main.command()
@@ -185,9 +188,27 @@ def demo(seed: int) -> None:
     """Generate the demo data, load it and build everything that exists (the main job on demo data)."""
     from pipelines.jobs import run_main_job
 
-    run_main_job(config.raw_dir(), config.warehouse_path(), generate_demo_seed=seed, console=console,
-                 ingest=run_ingest)
+    summary = run_main_job(config.raw_dir(), config.warehouse_path(), generate_demo_seed=seed, console=console,
+                           ingest=run_ingest)
+    console.print(summary.sentence(), highlight=False)
+    out.print("Reports:")
+    for path in summary.reports:
+        out.print(f"  {path}", highlight=False)
+    out.print(f"Warehouse: {config.warehouse_path()} (try: send-scorecard status)", highlight=False)
 
+
+from pipelines.reports.cli_report import export, report  # noqa: E402
+
+main.add_command(report)
+main.add_command(export)
+
+from pipelines.quality.cli_check import check  # noqa: E402
+
+main.add_command(check)
+
+from pipelines.quality.report import dq_report  # noqa: E402
+
+main.add_command(dq_report)
 
 if __name__ == "__main__":
     main()

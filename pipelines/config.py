@@ -37,3 +37,8 @@ def raw_dir() -> Path:
 def demo_la() -> str:
     """The LA the demo scorecard is built for (SEND_DEMO_LA, default Stockport)."""
     return os.environ.get("SEND_DEMO_LA", "E08000007")
+
+
+def scorecard_la() -> str:
+    """The LA whose scorecard the refresh writes (SEND_SCORECARD_LA: code, number or name; default the demo LA)."""
+    return os.environ.get("SEND_SCORECARD_LA") or demo_la()

@@ -2,8 +2,9 @@
 
 Stages: prepare (copy the published warehouse to a build file) -> ingest (unchanged files are
 skipped by hash; a failed or quarantined file keeps its source's last good data) -> dbt build
-(models and every test) -> publish (atomic rename). Anything that fails before publish leaves
-the published warehouse untouched. Every run, published or failed, is appended to
+(models and every test) -> publish (atomic rename) -> reports (the scorecard for the configured
+LA and the data-quality report, read from the published file). Anything that fails before
+publish leaves the published warehouse untouched. Every run, published or failed, is appended to
 `<warehouse dir>/runs.jsonl` and (when published) to meta.refresh_runs in the warehouse.
 """
 
@@ -23,7 +24,7 @@ from pipelines.ingest.loader import LoadResult, connect_warehouse, ingest_paths
 from pipelines.jobs import dbt_models_exist
 from pipelines.publish import discard_build, prepare_build, publish, refresh_lock
 
-STAGES = ("prepare", "ingest", "dbt", "publish")
+STAGES = ("prepare", "ingest", "dbt", "publish", "reports")
 
 
 @dataclass
@@ -41,6 +42,7 @@ class RefreshSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     snapshot: str | None = None
+    reports: list[str] = field(default_factory=list)
 
     def sentence(self) -> str:
         sources = (f"{len(self.loaded)} file(s) loaded, {len(self.skipped)} unchanged, "
@@ -71,12 +73,13 @@ def _pause_point(stage: str) -> None:
 def run_refresh(raw_dir: Path, published: Path, *,
                 ingest: Callable[[list[Path], Path], list[LoadResult]] | None = None,
                 dbt: Callable[[Path], object] | None = None,
+                write_reports: Callable[[Path], list[Path]] | None = None,
                 on_stage: Callable[[str], None] | None = None,
                 run_id: str | None = None) -> RefreshSummary:
     """Run the whole refresh for `raw_dir` into `published`; raise SendScorecardError on failure.
 
     `ingest(paths, warehouse)` and `dbt(warehouse)` default to the plain loader and dbt build; the
-    CLI passes versions that show progress.
+    CLI passes versions that show progress. `write_reports(published)` (optional) runs after publish.
     """
     summary = RefreshSummary(run_id=run_id or new_run_id(), started_at=dt.datetime.now().isoformat(timespec="seconds"))
     started = time.monotonic()
@@ -101,12 +104,21 @@ def run_refresh(raw_dir: Path, published: Path, *,
                     _record_in_warehouse(build, summary)
                     snapshot = publish(build, published, before_replace=lambda: _pause_point("publish"))
                     summary.snapshot = str(snapshot) if snapshot else None
+                elif step == "reports" and write_reports:
+                    summary.reports = [str(p) for p in write_reports(published)]
                 if step != "publish":
                     _pause_point(step)  # after the stage's work: the build file is half-made here
                 summary.stage_seconds[step] = round(time.monotonic() - stage_started, 2)
         except BaseException as exc:  # whatever stopped it, the build is never published
             if build is not None:
                 discard_build(build)
+            if summary.status == "published":  # only the reports failed: the new data is out
+                summary.message = f"published, but the reports could not be written: {exc}"
+                summary.seconds = time.monotonic() - started
+                _append_log(published, summary)
+                raise SendScorecardError(
+                    f"Refresh {summary.run_id} published the warehouse, but the reports could not be written: {exc}"
+                ) from exc
             summary.status, summary.failed_step = "failed", step
             summary.message = str(exc) or type(exc).__name__
             summary.seconds = time.monotonic() - started

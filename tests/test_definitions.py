@@ -5,8 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
-from pipelines.definitions import defs
-from pipelines.definitions import published_warehouse
+from pipelines.definitions import defs, published_warehouse
 from pipelines.defs.national import national_assets
 from tests.test_readers import timeliness_csv
 

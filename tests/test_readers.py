@@ -26,7 +26,9 @@ GEO = "2024,Calendar year,Local authority,E92000001,England,E12000002,North West
 
 
 def timeliness_csv(cells: list[str], bom: bool = True, encoding: str = "utf-8") -> bytes:
-    rows = [HEADER] + [f"{GEO},All EHC plans issued,All EHC plans issued,{c}" for c in cells]
+    """A timeliness_20_week.csv for Stockport 2024: the first row the all-plans total, then age rows."""
+    breakdowns = ["All EHC plans issued,All EHC plans issued"] + [f"Age,Age {i}" for i in range(1, len(cells))]
+    rows = [HEADER] + [f"{GEO},{b},{c}" for b, c in zip(breakdowns, cells, strict=True)]
     text = "\n".join(rows) + "\n"
     return (b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding)
 

@@ -20,7 +20,6 @@ import pytest
 
 from pipelines.errors import SendScorecardError
 from pipelines.refresh import read_runs, run_refresh
-from tests.test_readers import timeliness_csv
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "pipelines.cli"]
@@ -65,10 +64,13 @@ def env_for(raw: Path, published: Path, **extra: str) -> dict[str, str]:
 
 
 def add_new_file(raw: Path) -> None:
-    extra = raw / "national" / "extra"
-    extra.mkdir(parents=True, exist_ok=True)
-    (extra / "timeliness_20_week.csv").write_bytes(
-        timeliness_csv(["10,9,5,5,50,55.6"]).replace(b"2024,Calendar", b"2031,Calendar"))
+    """A new year's NEET file arrives (the 2025 one with its period moved on a year)."""
+    neet = raw / "national" / "neet"
+    text = (neet / "UD_NEETNK_LA_dashboard_2025_final.csv").read_bytes()
+    lines = text.split(b"\n")
+    moved = [lines[0]] + [line.replace(b"2025,", b"2026,", 1) if line.startswith(b"2025,") else line
+                          for line in lines[1:]]
+    (neet / "UD_NEETNK_LA_dashboard_2026_final.csv").write_bytes(b"\n".join(moved))
 
 
 @pytest.mark.parametrize("stage", ["ingest", "dbt", "publish"])
@@ -91,7 +93,7 @@ def test_killed_refresh_leaves_the_published_warehouse_as_it_was(site, tmp_path,
     completed = subprocess.run(CLI + ["refresh"], env=env_for(raw, published), capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
     after = fingerprint(published)
-    assert after["raw.ehcp_timeliness"] == before["raw.ehcp_timeliness"] + 6
+    assert after["raw.neet_send"] > before["raw.neet_send"]
     assert not list((published.parent / "build").glob("*.duckdb"))  # the killed build was cleaned up
 
 
@@ -107,7 +109,7 @@ while time.monotonic() < end:
     try:
         con = duckdb.connect({str(published)!r}, read_only=True)
         run, rows = con.execute('''select (select max(run_id) from meta.refresh_runs),
-            (select count(*) from raw.ehcp_timeliness)''').fetchall()[0]
+            (select count(*) from raw.neet_send)''').fetchall()[0]
         con.close()
         seen.add((run, rows))
     except Exception as exc:

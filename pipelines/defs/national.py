@@ -1,4 +1,4 @@
-"""Dagster assets for national published data: one asset per raw table, a thin wrapper over the
+"""Dagster assets for national published data and local extracts: one asset per raw table, a thin wrapper over the
 readers and the loader (the logic stays callable without Dagster). They load into the run's build
 copy of the warehouse; nothing is visible to readers until the publish asset runs."""
 
@@ -12,6 +12,7 @@ from pipelines.ingest.loader import connect_warehouse, ensure_meta, load_raw_fil
 from pipelines.ingest.sources import SOURCES, SourceSpec
 
 NATIONAL_GROUP = "national"
+LOCAL_GROUP = "local"
 # Readers of these sources look LA numbers up in the LA reference, so it loads first.
 NEEDS_LA_REFERENCE = {"lait_indicators", "statistical_neighbours"}
 
@@ -44,7 +45,8 @@ def national_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     deps = [dg.AssetKey(["raw", "la_reference"])] if spec.table in NEEDS_LA_REFERENCE else []
 
     @dg.asset(
-        key=["raw", spec.table], group_name=NATIONAL_GROUP, deps=deps, kinds={"duckdb", "polars"},
+        key=["raw", spec.table], group_name=LOCAL_GROUP if spec.table.startswith("local_") else NATIONAL_GROUP,
+        deps=deps, kinds={"duckdb", "polars"},
         description=f"{spec.title}: files named like /{spec.name_pattern}/ in SEND_RAW, loaded into raw.{spec.table}.",
     )
     def _load(context: AssetExecutionContext) -> dg.MaterializeResult:
@@ -53,6 +55,5 @@ def national_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     return _load
 
 
-NATIONAL_FAMILIES = {"ees_csv", "ees_xlsx", "ees_metadata", "lait", "lait_dictionary", "lait_la_list",
-                     "statistical_neighbours", "la_reference"}
-national_assets = [national_asset(spec) for spec in SOURCES if spec.family in NATIONAL_FAMILIES]
+national_assets = [national_asset(spec) for spec in SOURCES if not spec.table.startswith("local_")]
+local_assets = [national_asset(spec) for spec in SOURCES if spec.table.startswith("local_")]

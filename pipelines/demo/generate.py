@@ -15,11 +15,13 @@ import time
 from pathlib import Path
 
 from pipelines.demo import ehcp, geography, lait, national, reference
+from pipelines.demo.local import generate_local_extracts
 from pipelines.demo.world import World
 
 
-def generate_demo(raw_dir: Path, seed: int = 20241, scale: int = 1) -> list[Path]:
-    """Write the demo drop-zone (`reference/`, `national/...`) under `raw_dir`; return the files written."""
+def generate_demo(raw_dir: Path, seed: int = 20241, scale: int = 1, with_local: bool = True) -> list[Path]:
+    """Write the demo drop-zone (`reference/`, `national/...`, and unless `with_local` is False the demo
+    LA's monthly extracts in `local/`) under `raw_dir`; return the files written."""
     if scale < 1:
         raise ValueError(f"scale must be at least 1, not {scale}")
     raw_dir = Path(raw_dir)
@@ -38,6 +40,7 @@ def generate_demo(raw_dir: Path, seed: int = 20241, scale: int = 1) -> list[Path
         *national.write_pupils(world, raw_dir, scale),
         national.write_exclusions(world, raw_dir, scale),
         national.write_ks4(world, raw_dir),
+        *(generate_local_extracts(raw_dir, seed, scale=scale) if with_local else []),
     ]
 
 

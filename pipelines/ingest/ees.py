@@ -35,7 +35,8 @@ def read_ees_xlsx(source: RawFile | Path, spec: SourceSpec | None = None) -> pl.
 def read_xlsx_text(raw: RawFile, sheet_id: int = 1, header_row: int = 1) -> pl.DataFrame:
     """An all-text frame of one sheet with `source_row` = the sheet's row number."""
     try:
-        frame = pl.read_excel(io.BytesIO(raw.data), sheet_id=sheet_id, has_header=False, infer_schema_length=0)
+        frame = pl.read_excel(io.BytesIO(raw.data), sheet_id=sheet_id, has_header=False, infer_schema_length=0,
+                              drop_empty_rows=False)
     except Exception as exc:  # calamine raises its own types for damaged workbooks
         raise SourceFormatError(raw.name, f"could not be read as an Excel workbook ({exc})") from exc
     frame = frame.with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64))
@@ -44,7 +45,8 @@ def read_xlsx_text(raw: RawFile, sheet_id: int = 1, header_row: int = 1) -> pl.D
     for i, cell in enumerate(header):
         name = str(cell).strip() if cell not in (None, "") else f"unnamed_{i}"
         names.append(name if name not in names else f"{name}__{i}")  # SN sheets repeat 'SNP'
-    body = frame.slice(header_row)
+    # Blank rows are kept while reading (so source_row is the sheet row) and dropped here.
+    body = frame.slice(header_row).filter(~pl.all_horizontal(pl.exclude("source_row").is_null()))
     return body.rename(dict(zip(body.columns[1:], names, strict=True)))
 
 

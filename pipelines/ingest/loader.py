@@ -21,6 +21,13 @@ from pipelines.errors import SendScorecardError
 from pipelines.ingest.ees import read_ees_csv, read_ees_metadata, read_ees_xlsx
 from pipelines.ingest.la_reference import bundled_la_reference, read_la_reference
 from pipelines.ingest.lait import read_lait_dictionary, read_lait_indicators, read_lait_la_list
+from pipelines.ingest.local import (
+    read_local_casework,
+    read_local_exclusions,
+    read_local_offer_visits,
+    read_local_post16,
+    read_local_training,
+)
 from pipelines.ingest.neighbours import read_statistical_neighbours
 from pipelines.ingest.rawfile import RawFile, expand_paths, open_raw_files
 from pipelines.ingest.sources import SourceSpec, detect_source
@@ -93,6 +100,11 @@ def read_source(raw: RawFile, spec: SourceSpec, con: duckdb.DuckDBPyConnection |
         "statistical_neighbours": lambda: read_statistical_neighbours(
             raw, _la_reference(con) if con else bundled_la_reference()),
         "la_reference": lambda: read_la_reference(raw),
+        "local_casework": lambda: read_local_casework(raw),
+        "local_exclusions": lambda: read_local_exclusions(raw),
+        "local_offer_visits": lambda: read_local_offer_visits(raw),
+        "local_training": lambda: read_local_training(raw),
+        "local_post16": lambda: read_local_post16(raw),
     }
     return readers[spec.family]()
 
@@ -158,6 +170,15 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
         return result
     try:
         frame = with_lineage(read_source(raw, spec, con), raw, started)
+        # Quality gate (issue 5): validate before the raw table changes; a failing file is quarantined.
+        from pipelines.quality.gates import validate_before_load
+
+        gate = validate_before_load(con, spec, frame, raw.name, raw.sha256)
+        if not gate.passed:
+            result.status, result.message = "quarantined", gate.message
+            _record(con, result, raw.release, started)
+            result.seconds = (dt.datetime.now() - started).total_seconds()
+            return result
         con.execute("begin transaction")
         try:
             write_table(con, spec, frame)

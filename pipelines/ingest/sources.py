@@ -152,6 +152,37 @@ SOURCES: tuple[SourceSpec, ...] = (
         filters=("version", "school_characteristic", "breakdown", "gender", "ethnic_major", "free_school_meals",
                  "sen_status", "sen_description", "disadvantage", "first_language"),
     ),
+    # Local monthly extracts (docs/local-extracts.md): the readers in pipelines/ingest/local.py resolve the
+    # accepted spellings of each column and pseudonymise the rows; `required` mirrors LOCAL_LAYOUTS.
+    SourceSpec(
+        table="local_ehcp_casework", family="local_casework", title="local EHCP casework extract",
+        name_pattern=r"^ehcp?_casework.*\.(csv|xlsx)$",
+        required=("person_id", "date_of_birth", "request_id", "request_received_date", "assessment_outcome"),
+        replace_by=("extract_date",), load_order=60, key=("extract_date", "request_key"),
+    ),
+    SourceSpec(
+        table="local_exclusions", family="local_exclusions", title="local exclusions log",
+        name_pattern=r"^(exclusions|suspensions)_log.*\.(csv|xlsx)$",
+        required=("school", "exclusion_date", "exclusion_type", "sen_provision"),
+        replace_by=("month",), load_order=61,
+    ),
+    SourceSpec(
+        table="local_offer_visits", family="local_offer_visits", title="Local Offer web analytics export",
+        name_pattern=r"^(local_offer|web_analytics).*\.(csv|xlsx)$",
+        required=("visit_date", "page_path", "page_views", "sessions", "users"),
+        replace_by=("visit_date",), load_order=62,
+    ),
+    SourceSpec(
+        table="local_training", family="local_training", title="local SEND training records",
+        name_pattern=r"^(send_)?training.*\.(csv|xlsx)$", required=("staff_id", "course", "completed_date"),
+        replace_by=("month",), load_order=63,
+    ),
+    SourceSpec(
+        table="local_post16_tracking", family="local_post16", title="local post-16 tracking caseload (NCCIS-style)",
+        name_pattern=r"^(post_?16|nccis).*\.(csv|xlsx)$",
+        required=("young_person_id", "date_of_birth", "send_status", "activity_code"),
+        replace_by=("month",), load_order=64, key=("month", "young_person_key"),
+    ),
 )
 
 SOURCES_BY_TABLE = {spec.table: spec for spec in SOURCES}

@@ -1,0 +1,172 @@
+-- One row per LA in scope and catalogue KPI for the reporting period, with everything the RAG
+-- rating and the direction of travel are decided from: the KPI's latest period on or before the
+-- reporting date, the LA's value and previous value, its target, the unit's default rules and
+-- the benchmarks. fct_scorecard rates these rows.
+--
+-- vars: reporting_period ('latest' or an ISO date; a period counts when it ends on or before it),
+--       scorecard_la ('all' = every live LA, or one new_la_code).
+{%- set reporting_period = var('reporting_period', 'latest') | string %}
+{%- set scorecard_la = var('scorecard_la', 'all') | string %}
+
+with la_values as (
+
+    select *
+    from {{ ref('int_kpi_values') }}
+    where
+        is_preferred
+        and geo_level = 'la'
+        and value is not null
+
+),
+
+reporting as (
+
+    select
+        cast('{{ reporting_period }}' as {{ dbt.type_string() }}) as reporting_period,
+        {% if reporting_period == 'latest' -%}
+        (select max(period_end) from la_values) as reporting_date
+        {%- else -%}
+        cast('{{ reporting_period }}' as date) as reporting_date
+        {%- endif %}
+
+),
+
+kpi_periods as (
+
+    select distinct
+        kpi_id,
+        period_key,
+        period_label,
+        period_start,
+        period_end
+    from la_values
+
+),
+
+kpi_latest_period as (
+
+    select
+        kpi_periods.*,
+        row_number() over (
+            partition by kpi_periods.kpi_id
+            order by kpi_periods.period_end desc, kpi_periods.period_start desc
+        ) as recency
+    from kpi_periods
+    inner join reporting
+        on kpi_periods.period_end <= reporting.reporting_date
+
+),
+
+local_authorities as (
+
+    select *
+    from {{ ref('stg_reference__local_authorities') }}
+    {% if scorecard_la == 'all' -%}
+    where status = 'live'
+    {%- else -%}
+    where la_code = '{{ scorecard_la }}'
+    {%- endif %}
+
+),
+
+targets_in_force as (
+
+    select
+        targets.la_code,
+        targets.kpi_id,
+        targets.target,
+        targets.tolerance,
+        targets.from_period,
+        row_number() over (
+            partition by targets.la_code, targets.kpi_id
+            order by targets.applies_from desc
+        ) as target_order
+    from {{ ref('int_kpi_targets') }} as targets
+    inner join kpi_latest_period as latest
+        on
+            targets.kpi_id = latest.kpi_id
+            and latest.recency = 1
+            and targets.applies_from <= latest.period_start
+
+),
+
+kpis_with_sources as (
+
+    select distinct kpi_id from {{ ref('kpi_source_measures') }}
+
+)
+
+select
+    reporting.reporting_period,
+    reporting.reporting_date,
+    local_authorities.la_code,
+    local_authorities.la_name,
+    local_authorities.region_code,
+    local_authorities.region_name,
+    catalogue.kpi_id,
+    catalogue.display_order,
+    catalogue.parent_kpi_id,
+    catalogue.parent_kpi_id is null as is_headline,
+    catalogue.title,
+    catalogue.family,
+    catalogue.unit,
+    catalogue.polarity,
+    catalogue.decimal_places,
+    catalogue.is_benchmarked,
+    kpis_with_sources.kpi_id is not null as has_national_source,
+    latest.period_key,
+    latest.period_label,
+    benchmarks.value,
+    coalesce(benchmarks.value_status, case when latest.period_key is not null then 'missing' end)
+        as value_status,
+    benchmarks.numerator,
+    benchmarks.denominator,
+    benchmarks.source,
+    benchmarks.release,
+    benchmarks.previous_period_key,
+    benchmarks.previous_value,
+    benchmarks.change_from_previous,
+    targets.target,
+    targets.from_period as target_from_period,
+    coalesce(
+        targets.tolerance,
+        case
+            when rules.tolerance_type = 'relative' then abs(targets.target) * rules.target_tolerance / 100
+            else rules.target_tolerance
+        end
+    ) as target_tolerance,
+    case when targets.tolerance is not null then 'absolute' else rules.tolerance_type end
+        as tolerance_type,
+    case when targets.tolerance is null then rules.target_tolerance end as tolerance_percent_of_target,
+    rules.no_change_threshold,
+    rules.compare_without_target,
+    benchmarks.sn_vintage,
+    benchmarks.sn_count_reported,
+    benchmarks.sn_average,
+    benchmarks.sn_pooled_rate,
+    benchmarks.region_value,
+    benchmarks.england_value,
+    benchmarks.national_rank,
+    benchmarks.n_ranked,
+    benchmarks.quartile_band
+from local_authorities
+cross join {{ ref('kpi_catalogue') }} as catalogue
+cross join reporting
+left join kpi_latest_period as latest
+    on
+        catalogue.kpi_id = latest.kpi_id
+        and latest.recency = 1
+left join {{ ref('int_kpi_benchmarks') }} as benchmarks
+    on
+        local_authorities.la_code = benchmarks.la_code
+        and catalogue.kpi_id = benchmarks.kpi_id
+        and latest.period_key = benchmarks.period_key
+left join targets_in_force as targets
+    on
+        local_authorities.la_code = targets.la_code
+        and catalogue.kpi_id = targets.kpi_id
+        and targets.target_order = 1
+left join {{ ref('rag_rules') }} as rules
+    on catalogue.unit = rules.unit
+left join kpis_with_sources
+    on catalogue.kpi_id = kpis_with_sources.kpi_id

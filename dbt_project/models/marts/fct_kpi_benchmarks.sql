@@ -1,0 +1,28 @@
+-- Every LA's value of every KPI and period with its benchmarks (design.md section 4).
+select
+    la_code,
+    kpi_id,
+    period_key,
+    value,
+    numerator,
+    denominator,
+    value_status,
+    source,
+    sn_vintage,
+    sn_group_size,
+    sn_count_reported,
+    sn_average,
+    sn_pooled_rate,
+    region_code,
+    region_value,
+    england_value,
+    national_rank,
+    n_ranked,
+    quartile_band,
+    quartile_cut_25,
+    quartile_cut_50,
+    quartile_cut_75,
+    previous_period_key,
+    previous_value,
+    change_from_previous
+from {{ ref('int_kpi_benchmarks') }}

@@ -1,0 +1,199 @@
+-- The scorecard: per LA, KPI and reporting period the latest value, the previous value and the
+-- direction of travel, the target, the benchmarks and the RAG rating with its reason in words
+-- (design.md section 5; the defaults are data in rag_rules.csv and kpi_targets.csv).
+with rows_to_rate as (
+
+    select
+        *,
+        -- figures are compared at the precision the scorecard shows them, so a reason never says
+        -- "7.8% is below 7.8%"
+        {{ round_to('value', 'decimal_places') }} as value_compared,
+        {{ round_to('previous_value', 'decimal_places') }} as previous_compared,
+        {{ round_to('region_value', 'decimal_places') }} as region_compared,
+        {{ round_to('england_value', 'decimal_places') }} as england_compared
+    from {{ ref('int_scorecard_rows') }}
+
+),
+
+compared as (
+
+    select
+        *,
+        -- how the value stands against each comparator, from the reader's side of polarity
+        case
+            when polarity = 'Low' then target - value_compared
+            else value_compared - target
+        end as margin_to_target,
+        case
+            when region_compared is null then null
+            when abs(value_compared - region_compared) <= 1e-9 then 'level'
+            when
+                (polarity = 'Low' and value_compared < region_compared)
+                or (polarity <> 'Low' and value_compared > region_compared)
+                then 'better'
+            else 'worse'
+        end as against_region,
+        case
+            when england_compared is null then null
+            when abs(value_compared - england_compared) <= 1e-9 then 'level'
+            when
+                (polarity = 'Low' and value_compared < england_compared)
+                or (polarity <> 'Low' and value_compared > england_compared)
+                then 'better'
+            else 'worse'
+        end as against_england,
+        case
+            when value_compared is null or previous_compared is null then null
+            when abs(value_compared - previous_compared) <= coalesce(no_change_threshold, 0) + 1e-9
+                then 'no change'
+            when polarity = 'High'
+                then case when value_compared > previous_compared then 'improving' else 'declining' end
+            when polarity = 'Low'
+                then case when value_compared < previous_compared then 'improving' else 'declining' end
+            when value_compared > previous_compared then 'increased'
+            else 'decreased'
+        end as direction_of_travel,
+        {{ format_kpi_value('value', 'unit', 'decimal_places') }} as value_text,
+        {{ format_kpi_value('target', 'unit', 'decimal_places') }} as target_text,
+        {{ format_kpi_value('region_value', 'unit', 'decimal_places') }} as region_text,
+        {{ format_kpi_value('england_value', 'unit', 'decimal_places') }} as england_text,
+        case
+            when tolerance_type = 'relative'
+                then {{ format_number('tolerance_percent_of_target', 0) }} || '% tolerance'
+            when unit = 'count' then 'tolerance of ' || {{ format_number('target_tolerance', 'decimal_places') }}
+            else
+                {{ format_number('target_tolerance', 'greatest(decimal_places, 1)') }}
+                || ' point tolerance'
+        end as tolerance_text,
+        case when polarity = 'Low' then 'above' else 'below' end as missed_word
+    from rows_to_rate
+
+),
+
+rated as (
+
+    select
+        *,
+        case
+            when value is null then 'No data'
+            when polarity = 'Context' then 'Contextual'
+            when target is not null and margin_to_target >= -1e-9 then 'Green'
+            when target is not null and -margin_to_target <= target_tolerance + 1e-9 then 'Green'
+            when target is not null then 'Red'
+            when not coalesce(compare_without_target, false) or not is_benchmarked then 'Contextual'
+            when against_region is null and against_england is null then 'Contextual'
+            when coalesce(against_region, 'better') = 'better' and coalesce(against_england, 'better') = 'better'
+                then 'Green'
+            when coalesce(against_region, 'worse') = 'worse' and coalesce(against_england, 'worse') = 'worse'
+                then 'Red'
+            else 'Amber'
+        end as rag_status
+    from compared
+
+),
+
+words as (
+
+    select
+        *,
+        case against_region
+            when 'better' then case when polarity = 'Low' then 'below' else 'above' end
+            when 'worse' then case when polarity = 'Low' then 'above' else 'below' end
+            else 'level with'
+        end as region_word,
+        case against_england
+            when 'better' then case when polarity = 'Low' then 'below' else 'above' end
+            when 'worse' then case when polarity = 'Low' then 'above' else 'below' end
+            else 'level with'
+        end as england_word,
+        'the ' || coalesce(region_name, 'regional') || ' figure (' || region_text || ')' as region_phrase,
+        'England (' || england_text || ')' as england_phrase
+    from rated
+
+)
+
+select
+    reporting_period,
+    reporting_date,
+    la_code,
+    la_name,
+    kpi_id,
+    display_order,
+    parent_kpi_id,
+    is_headline,
+    title,
+    family,
+    unit,
+    polarity,
+    decimal_places,
+    period_key,
+    period_label,
+    value,
+    value_status,
+    numerator,
+    denominator,
+    source,
+    release,
+    previous_period_key,
+    previous_value,
+    change_from_previous,
+    direction_of_travel,
+    target,
+    target_from_period,
+    target_tolerance,
+    sn_average,
+    sn_count_reported,
+    sn_vintage,
+    sn_pooled_rate,
+    region_code,
+    region_name,
+    region_value,
+    england_value,
+    national_rank,
+    n_ranked,
+    quartile_band,
+    rag_status,
+    rag_status || ': ' || case
+        when rag_status = 'No data' and period_key is null and not has_national_source
+            then 'no national source; local data for this measure has not been supplied yet'
+        when rag_status = 'No data' and period_key is null
+            then 'no figure has been published for any LA yet'
+        when rag_status = 'No data' and value_status = 'suppressed'
+            then 'the ' || period_label || ' figure is suppressed (c) to protect confidentiality'
+        when rag_status = 'No data'
+            then 'no figure for ' || period_label || ' (' || replace(value_status, '_', ' ') || ')'
+        when polarity = 'Context'
+            then value_text || ' is a context measure, shown for information and not rated'
+        when target is not null and margin_to_target >= -1e-9
+            then value_text || ' meets the target of ' || target_text
+        when target is not null and rag_status = 'Green'
+            then
+                value_text || ' is ' || missed_word || ' the target of ' || target_text
+                || ' by no more than the ' || tolerance_text || ' (very close to being achieved)'
+        when target is not null
+            then
+                value_text || ' is ' || missed_word || ' the target of ' || target_text
+                || ' by more than the ' || tolerance_text
+        when not coalesce(compare_without_target, false) or not is_benchmarked
+            then 'no target is set, and a ' || unit || ' is not compared with other areas, which differ in size'
+        when against_region is null and against_england is null
+            then 'no target is set and no regional or England figure is published to compare with'
+        when against_england is null
+            then value_text || ' is ' || region_word || ' ' || region_phrase || '; no England figure is published'
+        when against_region is null
+            then value_text || ' is ' || england_word || ' ' || england_phrase || '; no regional figure is published'
+        when region_word = england_word
+            then value_text || ' is ' || region_word || ' both ' || region_phrase || ' and ' || england_phrase
+        else
+            value_text || ' is ' || region_word || ' ' || region_phrase
+            || ' and ' || england_word || ' ' || england_phrase
+    end
+    || case
+        when rag_status in ('Green', 'Amber', 'Red') and target is null and polarity = 'Low'
+            then ' (lower is better)'
+        else ''
+    end as rag_reason,
+    case
+        when value_status = 'low_reliability' then 'The value rests on inputs flagged as of low reliability'
+    end as data_quality_flag
+from words

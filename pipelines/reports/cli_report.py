@@ -1,0 +1,127 @@
+"""`send-scorecard report` and `send-scorecard export`: the scorecard files and JSNA extracts.
+
+Both read the published warehouse (SEND_WAREHOUSE) read-only, so they can run while analysts
+query it and never block a refresh.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from pipelines import config
+from pipelines.errors import SendScorecardError
+from pipelines.reports.export import FORMATS, GEOGRAPHIES
+
+console = Console(stderr=True)
+
+
+def _friendly(command):
+    """pipelines.cli.friendly_errors (one sentence, exit 1), looked up when the command runs:
+    pipelines.cli imports this module, so importing it here at import time would be circular."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from pipelines.cli import friendly_errors
+
+        return friendly_errors(command)(*args, **kwargs)
+
+    return wrapper
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    """Repeated options, each possibly a comma list: ('S5', 'S4,S3') -> ['S5', 'S4', 'S3']."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+@click.command()
+@click.option("--la", "la", required=True, metavar="CODE_OR_NAME",
+              help="The LA: its code (E08000007), 3-digit LA number (356) or name in any case (stockport).")
+@click.option("--period", default=None, metavar="PERIOD",
+              help="A reporting period held in fct_scorecard ('latest' or its date, e.g. 2025-12-31); "
+                   "default: the latest.")
+@click.option("--publication", is_flag=True,
+              help="Write the publication version (-publication.html/.xlsx): counts from 1 to "
+                   "SEND_SUPPRESSION_THRESHOLD (default 5), and rates built on them, are shown as c.")
+@click.option("--out-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder to write to (default: reports/ beside the warehouse).")
+@_friendly
+def report(la: str, period: str | None, publication: bool, out_dir: Path | None) -> None:
+    """Write an LA's scorecard as a self-contained HTML page and an Excel workbook.
+
+    The page opens offline and can be e-mailed; it prints on A4 landscape with every RAG reason.
+    """
+    from pipelines.reports.scorecard import write_reports
+
+    started = time.monotonic()
+    paths = write_reports(config.warehouse_path(), la, period, publication=publication, out_dir=out_dir)
+    for path in paths:
+        click.echo(str(path))
+    console.print(f"Wrote {len(paths)} files in {time.monotonic() - started:.1f} s.", highlight=False)
+
+
+@click.command()
+@click.option("--kpi", "kpis", multiple=True, metavar="ID",
+              help="A KPI id (S5); repeat or comma-separate for more. Default: every KPI.")
+@click.option("--la", "las", multiple=True, metavar="CODE_OR_NAME",
+              help="An LA (code, 3-digit number or name); repeat for more. Default: every LA. With LAs given, "
+                   "region rows are for those LAs' regions.")
+@click.option("--geography", "geographies", multiple=True, type=click.Choice(GEOGRAPHIES, case_sensitive=False),
+              help="la, region and/or england; repeat for more. Default: all three.")
+@click.option("--years", default=None, metavar="YEARS",
+              help="2019-2024 or 2019,2020. A period counts in the year it ends (2023/24 is 2024). Default: all.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="csv, xlsx or parquet (default: from the --output extension).")
+@click.option("--output", required=True, type=click.Path(path_type=Path), help="The file to write.")
+@click.option("--include-small-numbers", is_flag=True,
+              help="Keep counts from 1 to 5 (SEND_SUPPRESSION_THRESHOLD) and rates built on them. Only takes "
+                   "effect together with --i-have-local-data-rights.")
+@click.option("--i-have-local-data-rights", "local_data_rights", is_flag=True,
+              help="Confirm you may see and share unsuppressed figures (e.g. you work for the LA and the "
+                   "output stays inside it). Needed with --include-small-numbers.")
+@_friendly
+def export(kpis: tuple[str, ...], las: tuple[str, ...], geographies: tuple[str, ...], years: str | None,
+           fmt: str | None, output: Path, include_small_numbers: bool, local_data_rights: bool) -> None:
+    """Export tidy KPI values for a JSNA: one row per geography, KPI and period.
+
+    Columns: geography, KPI, period, value, value_status, numerator, denominator, source, release.
+
+    \b
+    Small numbers are suppressed (value empty, value_status 'suppressed') unless
+    BOTH --include-small-numbers and --i-have-local-data-rights are given: a
+    published JSNA table must not disclose counts of 1 to 5, and only someone
+    entitled to the local data may lift that.
+    """
+    from pipelines.reports.export import export_kpis, write_export
+    from pipelines.reports.publication import suppression_threshold
+
+    if include_small_numbers and not local_data_rights:
+        raise SendScorecardError(
+            "--include-small-numbers also needs --i-have-local-data-rights (confirming you may share "
+            "unsuppressed figures); without both, counts from 1 to 5 are suppressed.")
+    unsuppressed = include_small_numbers and local_data_rights
+    started = time.monotonic()
+    frame = export_kpis(config.warehouse_path(), _split(kpis), _split(las), [g.lower() for g in geographies],
+                        years, include_small_numbers=unsuppressed)
+    notes = [
+        "send-scorecard export: tidy KPI values, one row per geography, KPI and period.",
+        f"KPIs: {', '.join(_split(kpis)) or 'all'}; LAs: {', '.join(_split(las)) or 'all'}; "
+        f"geographies: {', '.join(geographies) or ', '.join(GEOGRAPHIES)}; years: {years or 'all'} "
+        "(a period counts in the year it ends).",
+        "Small numbers: NOT suppressed (the user confirmed local data rights)." if unsuppressed else
+        f"Small numbers: counts from 1 to {suppression_threshold()} and rates built on them are suppressed "
+        "(value empty, value_status 'suppressed').",
+        "value_status: ok, suppressed (c), unavailable (x), not_applicable (z), low (rounds to zero), "
+        "low_reliability (u), missing.",
+        "Percentages are in percentage points (7.8 means 7.8%).",
+    ]
+    path = write_export(frame, output, fmt, notes=notes)
+    suppressed = frame.filter(frame["value_status"] == "suppressed").height
+    console.print(f"Wrote {frame.height:,} rows to {path} in {time.monotonic() - started:.1f} s "
+                  f"({suppressed:,} suppressed).", highlight=False)
+    if frame.is_empty():
+        console.print("No rows matched: check --kpi, --la, --geography and --years.", highlight=False)

@@ -1,0 +1,439 @@
+"""The scorecard an LA's board reads: one self-contained HTML page and an Excel workbook.
+
+Everything shown comes from the marts of the published warehouse, opened read-only:
+fct_scorecard (one row per catalogue KPI), fct_scorecard_summary (the sentence a board reads
+first), fct_kpi_benchmarks and dim_period (the trend charts), fct_kpi_values (the data sources)
+and meta.refresh_runs / meta.file_loads (the pipeline run in the footer). Nothing is re-rated
+here: RAG, reasons and direction of travel are the warehouse's.
+
+Files are written to `<warehouse dir>/reports/`:
+`scorecard-<la code>-<reporting date>.html|.xlsx`, and with publication=True
+`...-publication.html|.xlsx`, where small counts and rates built on them are shown as `c`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.errors import SendScorecardError
+from pipelines.ingest.loader import connect_warehouse
+from pipelines.reports.charts import TrendPoint, legend_svg, trend_svg
+from pipelines.reports.formatting import (
+    FAMILY_TITLES,
+    POLARITY_WORDS,
+    QUARTILE_WORDS,
+    format_value,
+    source_title,
+    status_words,
+)
+from pipelines.reports.publication import (
+    SUPPRESSED_SYMBOL,
+    small_number_mask,
+    suppress_for_publication,
+    suppression_threshold,
+)
+
+# A KPI whose latest published period ended more than this long before the reporting date is
+# flagged as stale: the reader should know the figure is old, not that it is current.
+STALE_AFTER = dt.timedelta(days=2 * 365)
+
+MARTS = ("dim_la", "dim_kpi", "dim_period", "fct_kpi_values", "fct_kpi_benchmarks", "fct_scorecard",
+         "fct_scorecard_summary")
+
+RAG_ORDER = ("Green", "Amber", "Red", "Contextual", "No data")
+
+
+@dataclass(frozen=True)
+class LocalAuthority:
+    la_code: str
+    la_name: str
+    old_la_code: str | None
+    region_code: str | None
+    region_name: str | None
+
+
+@dataclass
+class ScorecardReport:
+    """Everything the HTML page and the workbook show for one LA and reporting period."""
+
+    la: LocalAuthority
+    reporting_period: str
+    reporting_date: dt.date
+    publication: bool
+    threshold: int
+    summary: dict
+    rows: list[dict]
+    sources: list[dict]
+    pipeline_run: dict | None
+    data: pl.DataFrame
+    families: list[dict] = field(default_factory=list)
+
+    @property
+    def slug(self) -> str:
+        """The file name stem: scorecard-E08000007-2025-12-31[-publication]."""
+        stem = f"scorecard-{self.la.la_code}-{self.reporting_date.isoformat()}"
+        return stem + ("-publication" if self.publication else "")
+
+    @property
+    def rated_rows(self) -> list[dict]:
+        return [r for r in self.rows if r["rag_status"] != "No data"]
+
+    @property
+    def to_be_defined(self) -> list[dict]:
+        return [r for r in self.rows if r["rag_status"] == "No data"]
+
+    @property
+    def as_of(self) -> dt.datetime:
+        """When the data was last loaded (the pipeline run); fixes the workbook's timestamps."""
+        at = (self.pipeline_run or {}).get("at")
+        if isinstance(at, dt.datetime):
+            return at.replace(microsecond=0, tzinfo=None)
+        return dt.datetime.combine(self.reporting_date, dt.time())
+
+
+def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> pl.DataFrame:
+    return con.sql(query, params=params or []).pl()
+
+
+def check_marts(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
+    present = {name for (name,) in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+    missing = [m for m in MARTS if m not in present]
+    if missing:
+        raise SendScorecardError(
+            f"The warehouse {warehouse} has no {', '.join('marts.' + m for m in missing)} yet: "
+            "run 'send-scorecard refresh' (or 'send-scorecard demo') to build the models first.")
+
+
+def resolve_la(con: duckdb.DuckDBPyConnection, text: str) -> LocalAuthority:
+    """The LA named by a new code (E08000007), the 3-digit LAIT number (356) or its name in any case
+    ('stockport'); a live LA wins over a terminated one of the same name. Raises a one-sentence
+    SendScorecardError listing close matches when nothing matches."""
+    wanted = " ".join(text.strip().split())
+    frame = _frame(con, """
+        select la_code, la_name, old_la_code, region_code, region_name, status
+        from marts.dim_la order by case when status = 'live' then 0 else 1 end, la_code""")
+    key = wanted.lower()
+    for row in frame.iter_rows(named=True):
+        old = str(row["old_la_code"] or "").lower()
+        if key in (str(row["la_code"]).lower(), str(row["la_name"]).lower()) or (
+                key.isdigit() and old and key.lstrip("0") == old.lstrip("0")):
+            return LocalAuthority(row["la_code"], row["la_name"], row["old_la_code"], row["region_code"],
+                                  row["region_name"])
+    names = sorted(set(frame["la_name"].to_list()))
+    close = difflib.get_close_matches(wanted.title(), names, n=3, cutoff=0.6)
+    if not close:
+        close = [n for n in names if key and key in n.lower()][:3]
+    codes = dict(zip(frame["la_name"], frame["la_code"], strict=False))
+    hint = (" Did you mean " + " or ".join(f"{n} ({codes[n]})" for n in close) + "?") if close else (
+        " Use a code such as E08000007, a 3-digit LA number such as 356, or a name such as Stockport.")
+    raise SendScorecardError(f"No local authority matches '{text}'.{hint}")
+
+
+def resolve_period(con: duckdb.DuckDBPyConnection, la_code: str, period: str | None) -> tuple[str, dt.date]:
+    """The reporting period of fct_scorecard to show: `period` matches a reporting_period ('latest'
+    or an ISO date) or a reporting date; None means the latest one held for the LA."""
+    frame = _frame(con, """
+        select distinct reporting_period, reporting_date from marts.fct_scorecard where la_code = ?
+        order by reporting_date desc""", [la_code])
+    if frame.is_empty():
+        raise SendScorecardError(
+            f"The warehouse has no scorecard rows for {la_code}: it is not a live LA, or the models were "
+            "built for another LA (dbt var scorecard_la).")
+    if period is None:
+        row = frame.row(0, named=True)
+        return row["reporting_period"], row["reporting_date"]
+    for row in frame.iter_rows(named=True):
+        if period.strip().lower() in (str(row["reporting_period"]).lower(), row["reporting_date"].isoformat()):
+            return row["reporting_period"], row["reporting_date"]
+    held = ", ".join(f"{r['reporting_period']} ({r['reporting_date']})" for r in frame.iter_rows(named=True))
+    raise SendScorecardError(f"The warehouse holds no scorecard for the period '{period}'; it holds: {held}.")
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table]).fetchall()[0][0])
+
+
+def _pipeline_run(con: duckdb.DuckDBPyConnection) -> dict | None:
+    """The latest published refresh (meta.refresh_runs), or else the latest file load."""
+    if _table_exists(con, "meta", "refresh_runs"):
+        rows = con.execute("""select run_id, started_at, seconds, loaded, skipped, quarantined
+            from meta.refresh_runs order by started_at desc limit 1""").fetchall()
+        if rows:
+            run_id, started, seconds, loaded, skipped, quarantined = rows[0]
+            return {"at": started, "text": (
+                f"Refresh {run_id}, started {started:%d %B %Y %H:%M}, took {seconds:.0f} s: {loaded} file(s) "
+                f"loaded, {skipped} unchanged, {quarantined} refused.")}
+    if _table_exists(con, "meta", "file_loads"):
+        rows = con.execute("""select max(loaded_at), count(*) filter (where status = 'loaded'),
+            count(*) filter (where status <> 'loaded') from meta.file_loads""").fetchall()
+        if rows and rows[0][0] is not None:
+            at, loaded, other = rows[0]
+            return {"at": at, "text": (
+                f"Files last loaded {at:%d %B %Y %H:%M} ({loaded} file load(s) recorded"
+                + (f", {other} not loaded" if other else "") + "; no refresh run is recorded).")}
+    return None
+
+
+def _sources(con: duckdb.DuckDBPyConnection, pairs: set[tuple[str, str]]) -> list[dict]:
+    """The publications behind the figures shown: title, release, files and when they were loaded."""
+    loads: dict[tuple[str, str], tuple[list[str], dt.datetime | None]] = {}
+    if _table_exists(con, "meta", "file_loads"):
+        for source, release, files, loaded_at in con.execute("""
+                select source, release, string_agg(distinct source_file, '; ' order by source_file), max(loaded_at)
+                from meta.file_loads where status = 'loaded' group by source, release""").fetchall():
+            loads[(source, release)] = (files, loaded_at)
+    out = []
+    for source, release in sorted(pairs, key=lambda p: (source_title(p[0]), p[1] or "")):
+        files, loaded_at = loads.get((source, release), ("", None))
+        out.append({"source": source, "title": source_title(source), "release": release or "",
+                    "files": files or "", "loaded_at": loaded_at})
+    return out
+
+
+def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, threshold: int) -> dict:
+    """Add what a reader sees to one fct_scorecard row: formatted figures, direction of travel in
+    words, flags; in the publication variant, small counts become `c`."""
+    unit, dp = row["unit"], row["decimal_places"]
+    fmt = lambda v: format_value(v, unit, dp)  # noqa: E731
+    suppressed, previous_suppressed = row["is_suppressed"], row["previous_suppressed"]
+    row = dict(row)
+    row["family_title"] = FAMILY_TITLES.get(row["family"], row["family"])
+    row["polarity_words"] = POLARITY_WORDS.get(row["polarity"], row["polarity"] or "")
+    if row["value"] is None:
+        row["value_text"] = status_words(row["value_status"]) if row["period_key"] else "no data"
+    else:
+        row["value_text"] = SUPPRESSED_SYMBOL if suppressed else fmt(row["value"])
+    row["previous_period_label"] = labels.get(row["previous_period_key"] or "", row["previous_period_key"])
+    row["previous_text"] = SUPPRESSED_SYMBOL if (suppressed or previous_suppressed) else fmt(row["previous_value"])
+    direction = row["direction_of_travel"]
+    if suppressed or previous_suppressed:
+        direction = None
+        row["direction_text"] = f"{SUPPRESSED_SYMBOL} (withheld)"
+    elif direction is None:
+        row["direction_text"] = "no comparable previous figure"
+    else:
+        row["direction_text"] = direction
+    row["direction_class"] = {"improving": "improving", "declining": "declining"}.get(direction or "", "neutral")
+    row["previous_line"] = (f"from {row['previous_text']} ({row['previous_period_label']})"
+                            if direction and row["previous_text"] else None)
+    if direction and row["previous_value"] is not None and row["value"] is not None:
+        delta = row["value"] - row["previous_value"]
+        row["arrow"] = "\u2192" if direction == "no change" or abs(delta) < 1e-12 else (
+            "\u2191" if delta > 0 else "\u2193")
+    else:
+        row["arrow"] = ""
+    row["target_text"] = fmt(row["target"])
+    row["target_from_label"] = labels.get(row["target_from_period"] or "", row["target_from_period"])
+    row["sn_text"] = fmt(row["sn_average"])
+    row["sn_reported_text"] = (f"{row['sn_count_reported']} of {row['sn_group_size'] or 10}"
+                               if row["sn_count_reported"] is not None else None)
+    row["region_text"] = fmt(row["region_value"])
+    row["england_text"] = fmt(row["england_value"])
+    hide_rank = suppressed
+    row["rank_text"] = (SUPPRESSED_SYMBOL if hide_rank and row["national_rank"] is not None else
+                        f"{row['national_rank']} of {row['n_ranked']}" if row["national_rank"] is not None else None)
+    row["quartile_text"] = None if hide_rank else row["quartile_band"]
+    row["quartile_words"] = QUARTILE_WORDS.get(row["quartile_band"] or "", "")
+    reason = row["rag_reason"] or row["rag_status"]
+    if suppressed:
+        reason = (f"{row['rag_status']}: the figure rests on a count of {threshold} or fewer and is shown as "
+                  f"{SUPPRESSED_SYMBOL} in this published version; the rating is the warehouse's")
+    row["rag_reason"] = reason
+    row["rag_reason_words"] = reason.split(": ", 1)[1] if ": " in reason else reason
+    row["source_title"] = source_title(row["source"])
+    flags = []
+    if row["period_end"] is not None and report_date - row["period_end"] > STALE_AFTER:
+        flags.append(f"Stale: the latest published figure is for {row['period_label']}")
+    if row["data_quality_flag"]:
+        flags.append(row["data_quality_flag"])
+    if row["value"] is not None and row["value_status"] not in (None, "ok"):
+        flags.append("Value status: " + status_words(row["value_status"]))
+    if suppressed:
+        flags.append(f"Suppressed ({SUPPRESSED_SYMBOL}): small numbers")
+    row["flags"] = flags
+    return row
+
+
+def _trend_points(trends: pl.DataFrame, row: dict) -> list[TrendPoint]:
+    """The periods of the row's period type up to the reporting date, oldest first (trends are
+    already suppressed in the publication variant)."""
+    if not row["period_key"]:
+        return []
+    series = trends.filter((pl.col("kpi_id") == row["kpi_id"]) & (pl.col("period_type") == row["period_type"]))
+    points = []
+    for p in series.iter_rows(named=True):
+        la_value = p["value"]
+        if row["is_benchmarked"]:
+            points.append(TrendPoint(p["period_label"], la_value, p["sn_average"], p["england_value"]))
+        else:  # a count is not compared with areas of other sizes: the LA's own line only
+            points.append(TrendPoint(p["period_label"], la_value, None, None))
+    return points
+
+
+def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_period: str,
+                reporting_date: dt.date, publication: bool = False) -> ScorecardReport:
+    """Read one LA's scorecard, summary, trends and sources from the marts."""
+    threshold = suppression_threshold()
+    summary_frame = _frame(con, """select * from marts.fct_scorecard_summary
+        where la_code = ? and reporting_period = ?""", [la.la_code, reporting_period])
+    if summary_frame.is_empty():
+        raise SendScorecardError(f"marts.fct_scorecard_summary has no row for {la.la_name} ({la.la_code}).")
+    summary = summary_frame.row(0, named=True)
+    scorecard = _frame(con, """
+        select s.*, b.sn_group_size, p.period_type, p.period_end,
+            k.national_source, k.local_source, k.tags, k.is_benchmarked
+        from marts.fct_scorecard as s
+        left join marts.fct_kpi_benchmarks as b
+            on b.la_code = s.la_code and b.kpi_id = s.kpi_id and b.period_key = s.period_key
+        left join marts.dim_period as p on p.period_key = s.period_key
+        left join marts.dim_kpi as k on k.kpi_id = s.kpi_id
+        where s.la_code = ? and s.reporting_period = ?
+        order by s.display_order, s.kpi_id""", [la.la_code, reporting_period])
+    labels = dict(_frame(con, "select period_key, period_label from marts.dim_period").iter_rows())
+    trends = _frame(con, """
+        select b.kpi_id, k.unit, b.period_key, p.period_label, p.period_type, p.period_end, b.value, b.numerator,
+            b.denominator, b.value_status, b.sn_average, b.region_value, b.england_value
+        from marts.fct_kpi_benchmarks as b
+        inner join marts.dim_period as p on p.period_key = b.period_key
+        inner join marts.dim_kpi as k on k.kpi_id = b.kpi_id
+        where b.la_code = ? and p.period_end <= ?
+        order by b.kpi_id, p.period_end""", [la.la_code, reporting_date])
+    if publication:
+        scorecard = scorecard.with_columns(
+            small_number_mask(scorecard, threshold),
+            small_number_mask(scorecard, threshold, value="previous_value", numerator=None, denominator=None)
+            .alias("previous_suppressed"))
+        trends = suppress_for_publication(trends, threshold)
+    else:
+        scorecard = scorecard.with_columns(pl.lit(False).alias("is_suppressed"),
+                                           pl.lit(False).alias("previous_suppressed"))
+    rows = []
+    for raw in scorecard.iter_rows(named=True):
+        row = _display_row(raw, labels, reporting_date, threshold)
+        points = _trend_points(trends, raw)
+        row["trend_points"] = points
+        row["trend_svg"] = trend_svg(f"trend-{row['kpi_id']}", f"{row['kpi_id']} {row['title']}", points,
+                                     row["unit"], int(row["decimal_places"] or 0), la.la_name)
+        rows.append(row)
+
+    data = _frame(con, """
+        select b.kpi_id, k.title, k.unit, k.decimal_places, b.period_key, p.period_label, b.value,
+            b.value_status, b.numerator, b.denominator, b.source, v.release, b.previous_period_key,
+            b.previous_value, b.change_from_previous, b.sn_vintage, b.sn_group_size, b.sn_count_reported,
+            b.sn_average, b.sn_pooled_rate, b.region_code, b.region_value, b.england_value, b.national_rank,
+            b.n_ranked, b.quartile_band
+        from marts.fct_kpi_benchmarks as b
+        inner join marts.dim_kpi as k on k.kpi_id = b.kpi_id
+        left join marts.dim_period as p on p.period_key = b.period_key
+        left join marts.fct_kpi_values as v
+            on v.geo_level = 'la' and v.geo_code = b.la_code and v.kpi_id = b.kpi_id
+            and v.period_key = b.period_key and v.source = b.source and v.is_preferred
+        where b.la_code = ? and p.period_end <= ?
+        order by k.display_order, p.period_end""", [la.la_code, reporting_date])
+    if publication:
+        data = _suppress_data(data, threshold)
+
+    pairs = {(r["source"], r["release"]) for r in rows if r["source"]}
+    pairs |= {(s, r) for s, r in data.select("source", "release").unique().iter_rows() if s}
+    report = ScorecardReport(
+        la=la, reporting_period=reporting_period, reporting_date=reporting_date, publication=publication,
+        threshold=threshold, summary=summary, rows=rows, sources=_sources(con, pairs),
+        pipeline_run=_pipeline_run(con), data=data,
+    )
+    report.families = [
+        {"code": code, "title": title, "rows": [r for r in report.rated_rows if r["family"] == code],
+         "n_catalogue": sum(1 for r in rows if r["family"] == code)}
+        for code, title in FAMILY_TITLES.items()
+    ]
+    return report
+
+
+def _suppress_data(data: pl.DataFrame, threshold: int) -> pl.DataFrame:
+    """The Data sheet for publication: small values, and what would reveal them (rank, quartile,
+    change from the previous period), blanked."""
+    flag = small_number_mask(data, threshold)
+    previous = small_number_mask(data, threshold, value="previous_value", numerator=None, denominator=None)
+    data = suppress_for_publication(data, threshold).with_columns(flag.alias("__hide"), previous.alias("__prev"))
+    return data.with_columns(
+        *(pl.when(pl.col("__hide")).then(None).otherwise(pl.col(c)).alias(c) for c in ("national_rank", "quartile_band")),
+        pl.when(pl.col("__hide") | pl.col("__prev")).then(None).otherwise(pl.col("change_from_previous"))
+        .alias("change_from_previous"),
+        pl.when(pl.col("__prev")).then(None).otherwise(pl.col("previous_value")).alias("previous_value"),
+    ).drop("__hide", "__prev")
+
+
+def render_html(report: ScorecardReport) -> str:
+    """The scorecard page: self-contained HTML (inline CSS and SVG, no scripts, no external URL)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("pipelines", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    template = env.get_template("scorecard.html.j2")
+    return template.render(
+        report=report, la=report.la, summary=report.summary, legend=legend_svg(report.la.la_name),
+        rag_order=RAG_ORDER, symbol=SUPPRESSED_SYMBOL,
+    )
+
+
+def _write_atomically(target: Path, write) -> Path:
+    """Write through a temporary file and rename, so a reader (or a mail merge) never picks up half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(Path(temp))
+        os.chmod(temp, 0o644)  # mkstemp makes the file private; a report is meant to be shared
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def reports_dir(warehouse: Path) -> Path:
+    """Where reports go: `<warehouse dir>/reports/`."""
+    return Path(warehouse).expanduser().resolve().parent / "reports"
+
+
+def build_report(warehouse: Path, la: str, period: str | None = None, publication: bool = False) -> ScorecardReport:
+    """Open the warehouse read-only and read the scorecard of the LA named by `la` for `period`."""
+    warehouse = Path(warehouse)
+    con = connect_warehouse(warehouse, read_only=True)
+    try:
+        check_marts(con, warehouse)
+        authority = resolve_la(con, la)
+        reporting_period, reporting_date = resolve_period(con, authority.la_code, period)
+        return load_report(con, authority, reporting_period, reporting_date, publication=publication)
+    finally:
+        con.close()
+
+
+def write_reports(warehouse: Path, la: str, period: str | None = None, *, publication: bool = False,
+                  out_dir: Path | None = None) -> list[Path]:
+    """Write the HTML page and the workbook of one LA's scorecard; returns their paths.
+
+    `la` is a code, 3-digit number or name; `period` a reporting period of fct_scorecard (default the
+    latest). Files go to `out_dir` (default `<warehouse dir>/reports/`); publication=True writes the
+    `-publication` variant with small-number suppression. The warehouse is only read.
+    """
+    from pipelines.reports.workbook import write_workbook
+
+    report = build_report(warehouse, la, period, publication=publication)
+    target = Path(out_dir) if out_dir else reports_dir(warehouse)
+    html = render_html(report)
+    html_path = _write_atomically(target / f"{report.slug}.html",
+                                  lambda p: p.write_text(html, encoding="utf-8"))
+    xlsx_path = _write_atomically(target / f"{report.slug}.xlsx", lambda p: write_workbook(report, p))
+    return [html_path, xlsx_path]
+

@@ -1,0 +1,114 @@
+"""The dbt project builds (models, data tests, unit tests) and the runner reports what ran or failed.
+
+The build runs on a small warehouse made from the demo data set (generated into tmp, loaded with the
+ingest), so it needs nothing outside the repository.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.config import DBT_PROJECT_DIR
+from pipelines.dbt_runner import DbtBuildError, RunSummary, dbt_build, dbt_parse
+from pipelines.errors import SendScorecardError
+
+pytestmark = pytest.mark.slow
+
+MARTS = ["dim_la", "dim_kpi", "dim_period", "fct_kpi_values", "fct_kpi_benchmarks", "fct_scorecard",
+         "fct_scorecard_summary"]
+
+
+@pytest.fixture(scope="module")
+def demo_build(tmp_path_factory) -> tuple[Path, RunSummary]:
+    """The demo data loaded into a fresh warehouse in tmp and built with dbt (once for this module)."""
+    from pipelines.demo.generate import generate_demo
+    from pipelines.ingest.loader import connect_warehouse, ingest_paths
+
+    root = tmp_path_factory.mktemp("dbt_demo")
+    generate_demo(root / "raw")
+    warehouse = root / "send.duckdb"
+    con = connect_warehouse(warehouse)
+    try:
+        results = ingest_paths(con, [root / "raw"])
+    finally:
+        con.close()
+    assert not [r.message for r in results if r.status == "failed"]
+    return warehouse, dbt_build(warehouse)
+
+
+def test_dbt_build_passes_models_tests_and_unit_tests(demo_build):
+    _, summary = demo_build
+    assert summary.success, summary.sentence()
+    assert not summary.failed, summary.sentence()
+    assert summary.count("model") >= 30
+    assert summary.count("test") >= 150
+    assert summary.count("unit_test") >= 10
+    assert all(r.status == "pass" for r in summary.results if r.resource_type == "unit_test")
+
+
+def test_marts_are_built_and_not_empty(demo_build):
+    warehouse, _ = demo_build
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        for mart in MARTS:
+            assert con.execute(f"select count(*) from marts.{mart}").fetchone()[0] > 0, mart
+        sentence = con.execute(
+            "select summary_sentence from marts.fct_scorecard_summary where la_code = 'E08000007'").fetchone()[0]
+    finally:
+        con.close()
+    assert " measures with data available & updated for this report: " in sentence
+    assert sentence.endswith(" to be further defined, or where data will be supplied soon.")
+
+
+def test_a_failing_model_is_named_in_one_readable_sentence(tmp_path):
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    with pytest.raises(DbtBuildError) as caught:
+        dbt_build(empty, select="stg_ehcp__timeliness")
+    message = str(caught.value)
+    assert isinstance(caught.value, SendScorecardError)
+    assert message.startswith("dbt build failed: model stg_ehcp__timeliness")
+    assert "\n" not in message
+
+
+def test_runner_works_from_any_directory_and_sets_an_absolute_warehouse(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEND_WAREHOUSE", "relative/elsewhere.duckdb")
+    manifest = dbt_parse(Path("warehouse.duckdb"))
+    assert manifest == DBT_PROJECT_DIR / "target" / "manifest.json"
+    import os
+
+    assert os.environ["SEND_WAREHOUSE"] == "relative/elsewhere.duckdb"  # restored after the run
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return json.loads(dbt_parse().read_text())
+
+
+def test_every_raw_table_is_a_source_with_its_dagster_asset_key(manifest):
+    sources = {s["name"]: s for s in manifest["sources"].values()}
+    documented = (Path(__file__).resolve().parents[1] / "docs" / "raw-tables.md").read_text()
+    for name, source in sources.items():
+        assert source["schema"] == "raw"
+        key = source["meta"].get("dagster", {}).get("asset_key") or source["config"]["meta"]["dagster"]["asset_key"]
+        assert key == ["raw", name]
+        assert f"raw.{name}" in documented or name in documented, name
+    assert {"ehcp_timeliness", "lait_indicators", "statistical_neighbours", "la_reference"} <= set(sources)
+
+
+def test_every_model_is_described_and_every_mart_column_documented_under_contract(manifest):
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    assert models
+    for node in models:
+        assert node["description"].strip(), node["name"]
+        if node["name"] in MARTS:
+            assert node["config"]["contract"]["enforced"], node["name"]
+            assert node["columns"], node["name"]
+            for column in node["columns"].values():
+                assert column["description"].strip(), f"{node['name']}.{column['name']}"
+                assert column["data_type"], f"{node['name']}.{column['name']}"

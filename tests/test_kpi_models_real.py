@@ -1,0 +1,208 @@
+"""The dbt models reproduce published figures and LAIT's benchmark method on the real DfE data.
+
+The warehouse is the real files of ../shared/data loaded by the ingest (conftest's real_warehouse),
+copied into tmp and built with dbt once for the module; the tests skip when the data is absent.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.dbt_runner import RunSummary, dbt_build
+
+pytestmark = [pytest.mark.real_data, pytest.mark.slow]
+
+STOCKPORT = "E08000007"
+NORTH_WEST = "E12000002"
+ENGLAND = "E92000001"
+
+
+@pytest.fixture(scope="module")
+def built(real_warehouse, tmp_path_factory) -> tuple[Path, RunSummary]:
+    """The real raw warehouse, copied and built with dbt (default vars: latest period, all LAs)."""
+    warehouse = tmp_path_factory.mktemp("dbt_real") / "send.duckdb"
+    shutil.copyfile(real_warehouse, warehouse)
+    return warehouse, dbt_build(warehouse)
+
+
+@pytest.fixture(scope="module")
+def con(built):
+    connection = duckdb.connect(str(built[0]), read_only=True)
+    yield connection
+    connection.close()
+
+
+def one(con, sql: str, params=None):
+    rows = con.execute(sql, params or []).fetchall()
+    assert len(rows) == 1, rows
+    return rows[0] if len(rows[0]) > 1 else rows[0][0]
+
+
+def query_frame(con, sql: str, params=None) -> pl.DataFrame:
+    return pl.from_arrow(con.sql(sql, params=params or []).to_arrow_table())
+
+
+def preferred_value(con, kpi: str, geo_code: str, period: str) -> float:
+    return one(con, """select value from marts.fct_kpi_values
+        where kpi_id = ? and geo_code = ? and period_key = ? and is_preferred""", [kpi, geo_code, period])
+
+
+def test_the_build_passes_on_the_real_data(built):
+    _, summary = built
+    assert summary.success and not summary.failed, summary.sentence()
+
+
+@pytest.mark.parametrize(("kpi", "expected"), [("S5_inc", 45.9), ("S5", 46.4)])
+def test_england_2024_new_plans_within_20_weeks(con, kpi, expected):
+    assert preferred_value(con, kpi, ENGLAND, "2024") == expected
+
+
+@pytest.mark.parametrize(("period", "expected"), [("2024", 7.8), ("2023", 9.9)])
+def test_stockport_new_plans_within_20_weeks_excluding_exceptions(con, period, expected):
+    assert preferred_value(con, "S5", STOCKPORT, period) == expected
+
+
+def test_s5_is_recomputed_from_the_published_numerator_and_denominator(con):
+    value, numerator, denominator, source, recomputed = one(con, """select value, numerator, denominator, source,
+        is_recomputed from marts.fct_kpi_values where kpi_id = 'S5' and geo_code = ? and period_key = '2024'
+        and is_preferred""", [STOCKPORT])
+    assert (source, recomputed, numerator, denominator) == ("ehcp_timeliness", True, 45, 574)
+    assert value == round(100 * numerator / denominator, 1)
+
+
+def test_stockport_2024_benchmarks_are_the_published_region_and_england(con):
+    value, region, england, previous = one(con, """select value, region_value, england_value, previous_value
+        from marts.fct_kpi_benchmarks where la_code = ? and kpi_id = 'S5' and period_key = '2024'""", [STOCKPORT])
+    assert (value, region, england, previous) == (7.8, 50.5, 46.4, 9.9)
+    assert preferred_value(con, "S5", NORTH_WEST, "2024") == 50.5
+
+
+def test_both_sources_of_a_kpi_are_kept_and_one_preferred(con):
+    rows = con.execute("""select source, is_preferred, value from marts.fct_kpi_values
+        where kpi_id = 'S5' and geo_code = ? and period_key = '2024' order by source""", [STOCKPORT]).fetchall()
+    assert rows == [("ehcp_timeliness", True, 7.8), ("lait_indicators", False, 7.8)]
+
+
+def test_stockport_scorecard_s5_is_red_and_declining_against_north_west_and_england(con):
+    value, rag, direction, reason, period = one(con, """select value, rag_status, direction_of_travel, rag_reason,
+        period_key from marts.fct_scorecard where la_code = ? and kpi_id = 'S5'""", [STOCKPORT])
+    assert (value, rag, direction, period) == (7.8, "Red", "declining", "2024")
+    assert reason == "Red: 7.8% is below both the North West figure (50.5%) and England (46.4%)"
+
+
+def test_stockport_board_summary_sentence(con):
+    sentence = one(con, "select summary_sentence from marts.fct_scorecard_summary where la_code = ?", [STOCKPORT])
+    assert re.fullmatch(
+        r"\d+ measures? with data available & updated for this report: \d+ Green( \([^)]*\))?, \d+ Red( \([^)]*\))?, "
+        r"\d+ Amber, \d+ Contextual\. \d+ measures? to be further defined, or where data will be supplied soon\.",
+        sentence), sentence
+
+
+def test_a_target_of_60_percent_keeps_s5_red_and_names_the_target(built, tmp_path):
+    warehouse = tmp_path / "with_target.duckdb"
+    shutil.copyfile(built[0], warehouse)
+    dbt_build(warehouse, select="int_kpi_targets+", vars={
+        "scorecard_la": STOCKPORT,
+        "kpi_target_overrides": [{"la_code": STOCKPORT, "kpi_id": "S5", "from_period": "2024", "target": 60}],
+    })
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rag, reason, target = one(connection, """select rag_status, rag_reason, target from marts.fct_scorecard
+            where la_code = ? and kpi_id = 'S5'""", [STOCKPORT])
+        n_las = one(connection, "select count(distinct la_code) from marts.fct_scorecard")
+    finally:
+        connection.close()
+    assert (rag, target, n_las) == ("Red", 60.0, 1)
+    assert reason == "Red: 7.8% is below the target of 60.0% by more than the 2.0 point tolerance"
+
+
+# --- LAIT's method, recomputed independently in polars from the raw tables --------------------------
+
+# LAIT measure -> (KPI, how LAIT's "YYYY" maps to our period key, polarity)
+LAIT_MEASURES = {
+    "SEN_TotStat": ("S4", "academic", "Context"),
+    "SEN_EHC_All_20wks": ("S5_inc", "calendar", "High"),
+    "NEW_KS2_RWM_Sen_Withsta": ("E2", "academic", "High"),
+    "SEN_Stat_AVG_Attain8_Score": ("E4", "academic", "High"),
+    "16-17YroldSEN_ET": ("P2", "financial", "High"),
+}
+
+
+def _period(year: int, kind: str) -> tuple[str, str]:
+    """Our period key and the period's last day for LAIT's year of a measure of this kind."""
+    if kind == "academic":
+        return f"{year - 1}{str(year)[2:]}", f"{year}-08-31"
+    if kind == "financial":
+        return f"FY{year - 1}{str(year)[2:]}", f"{year}-03-31"
+    return str(year), f"{year}-12-31"
+
+
+def _band(value: float, cuts: tuple[float, float, float], polarity: str) -> str:
+    quarter = 1 if value <= cuts[0] else 2 if value <= cuts[1] else 3 if value <= cuts[2] else 4
+    return "ABCD"[quarter - 1] if polarity == "Low" else "DCBA"[quarter - 1]
+
+
+def lait_method(raw: duckdb.DuckDBPyConnection, measure: str) -> pl.DataFrame:
+    """SN average, count reported, rank and quartile band per LA and period, the LAIT way."""
+    kpi, kind, polarity = LAIT_MEASURES[measure]
+    values = query_frame(raw, """select new_la_code as la_code, cast(years as integer) as year, value
+        from raw.lait_indicators where measure_short = ? and geographic_level = 'Local authority'""", [measure])
+    groups = query_frame(raw, """select vintage, valid_from, new_la_code as la_code, neighbour_new_la_code as neighbour
+        from raw.statistical_neighbours""")
+    vintages = groups.select("vintage", "valid_from").unique().sort("valid_from")
+    frames = []
+    for year in sorted(values["year"].unique().to_list()):
+        period_key, period_end = _period(year, kind)
+        in_force = vintages.filter(pl.col("valid_from") <= pl.lit(period_end).str.to_date())
+        vintage = (in_force if in_force.height else vintages)["vintage"].to_list()[-1 if in_force.height else 0]
+        year_values = values.filter(pl.col("year") == year).drop("year")
+        known = year_values.drop_nulls("value")
+        neighbours = groups.filter(pl.col("vintage") == vintage).join(
+            known.rename({"la_code": "neighbour", "value": "neighbour_value"}), on="neighbour", how="left")
+        sn = neighbours.group_by("la_code").agg(
+            sn_average=pl.col("neighbour_value").mean(), sn_count_reported=pl.col("neighbour_value").count())
+        frame = year_values.join(sn, on="la_code", how="left").with_columns(period_key=pl.lit(period_key))
+        if polarity != "Context":
+            cuts = tuple(known["value"].quantile(q, interpolation="linear") for q in (0.25, 0.5, 0.75))
+            order = pl.col("value") if polarity == "Low" else -pl.col("value")
+            frame = frame.with_columns(
+                national_rank=order.rank(method="min").cast(pl.Int64),
+                quartile_band=pl.col("value").map_elements(lambda v, c=cuts: _band(v, c, polarity),
+                                                           return_dtype=pl.String),
+            )
+        else:
+            frame = frame.with_columns(national_rank=pl.lit(None, pl.Int64), quartile_band=pl.lit(None, pl.String))
+        frames.append(frame)
+    return pl.concat(frames).with_columns(kpi_id=pl.lit(kpi))
+
+
+@pytest.mark.parametrize("measure", list(LAIT_MEASURES))
+def test_benchmarks_match_lait_method_for_every_la_and_year(con, measure):
+    expected = lait_method(con, measure)
+    kpi = LAIT_MEASURES[measure][0]
+    ours = query_frame(con, """select la_code, period_key, value, sn_average, sn_count_reported, national_rank,
+        quartile_band from marts.fct_kpi_benchmarks where kpi_id = ?""", [kpi])
+    joined = expected.join(ours, on=["la_code", "period_key"], how="inner", suffix="_ours")
+    # every LA-year LAIT publishes a figure for is in our benchmarks, with the same value
+    published = expected.drop_nulls("value")
+    assert joined.drop_nulls("value").height == published.height
+    assert (joined["value"] - joined["value_ours"]).abs().max() < 1e-9
+    mismatches = joined.filter(
+        ((pl.col("sn_average") - pl.col("sn_average_ours")).abs() > 1e-9)
+        | (pl.col("sn_average").is_null() != pl.col("sn_average_ours").is_null())
+        | (pl.col("sn_count_reported").fill_null(0) != pl.col("sn_count_reported_ours").fill_null(0))
+        | (pl.col("national_rank").is_null() != pl.col("national_rank_ours").is_null())
+        | (pl.col("national_rank") != pl.col("national_rank_ours"))
+        | (pl.col("quartile_band").is_null() != pl.col("quartile_band_ours").is_null())
+        | (pl.col("quartile_band") != pl.col("quartile_band_ours"))
+    )
+    assert mismatches.height == 0, mismatches.head(10)
+    assert joined.height > 1000
+    if LAIT_MEASURES[measure][2] != "Context":
+        assert joined["national_rank_ours"].drop_nulls().len() == published.height

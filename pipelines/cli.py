@@ -159,12 +159,15 @@ def runs(limit: int) -> None:
     from pipelines.refresh import read_runs
 
     table = Table(title=f"Refreshes of {config.warehouse_path()}")
-    for column in ("run", "started", "outcome", "loaded", "unchanged", "refused", "seconds", "detail"):
+    for column in ("run", "started", "outcome", "loaded", "unchanged", "refused", "KPIs changed", "RAG changes",
+                   "seconds", "detail"):
         table.add_column(column)
     for run in read_runs(config.warehouse_path(), limit):
         outcome = run["status"] + (f" at {run['failed_step']}" if run.get("failed_step") else "")
+        detail = run.get("message") or "; ".join(run.get("rag_changes", []))
         table.add_row(run["run_id"], run["started_at"], outcome, str(len(run["loaded"])), str(len(run["skipped"])),
-                      str(len(run["quarantined"])), f"{run['seconds']:.0f}", run.get("message", "")[:120])
+                      str(len(run["quarantined"])), str(run.get("kpis_changed", 0)), str(len(run.get("rag_changes", []))),
+                      f"{run['seconds']:.0f}", detail[:160])
     out.print(table)
 
 

@@ -19,9 +19,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pipelines import config
 from pipelines.errors import SendScorecardError
 from pipelines.ingest.loader import LoadResult, connect_warehouse, ingest_paths
 from pipelines.jobs import dbt_models_exist
+from pipelines.notify import notify
 from pipelines.publish import discard_build, prepare_build, publish, refresh_lock
 
 STAGES = ("prepare", "ingest", "dbt", "publish", "reports")
@@ -43,13 +45,23 @@ class RefreshSummary:
     seconds: float = 0.0
     snapshot: str | None = None
     reports: list[str] = field(default_factory=list)
+    kpis_changed: int = 0
+    rag_changes: list[str] = field(default_factory=list)
 
     def sentence(self) -> str:
         sources = (f"{len(self.loaded)} file(s) loaded, {len(self.skipped)} unchanged, "
                    f"{len(self.quarantined)} refused")
         if self.status == "published":
-            return f"Refresh {self.run_id} published in {self.seconds:.0f} s: {sources}."
+            changes = f"{self.kpis_changed} KPI value(s) changed, {len(self.rag_changes)} RAG change(s)"
+            return f"Refresh {self.run_id} published in {self.seconds:.0f} s: {sources}; {changes}."
         return f"Refresh {self.run_id} failed at the {self.failed_step} step: {self.message}"
+
+    def text(self) -> str:
+        """The sentence, the refused files and the RAG changes, for notifications."""
+        lines = [self.sentence()]
+        lines += [f"Refused: {name}" for name in self.quarantined]
+        lines += [f"RAG change: {change}" for change in self.rag_changes]
+        return "\n".join(lines)
 
 
 def new_run_id() -> str:
@@ -101,6 +113,7 @@ def run_refresh(raw_dir: Path, published: Path, *,
                 elif step == "publish":
                     summary.status = "published"
                     summary.seconds = time.monotonic() - started
+                    _compare_with_published(build, published, summary)
                     _record_in_warehouse(build, summary)
                     snapshot = publish(build, published, before_replace=lambda: _pause_point("publish"))
                     summary.snapshot = str(snapshot) if snapshot else None
@@ -123,11 +136,13 @@ def run_refresh(raw_dir: Path, published: Path, *,
             summary.message = str(exc) or type(exc).__name__
             summary.seconds = time.monotonic() - started
             _append_log(published, summary)
+            notify(asdict(summary), summary.text())
             if isinstance(exc, SendScorecardError | OSError):
                 raise SendScorecardError(summary.sentence()) from exc
             raise
     summary.seconds = time.monotonic() - started
     _append_log(published, summary)
+    notify(asdict(summary), summary.text())
     return summary
 
 
@@ -148,6 +163,31 @@ def _plain_dbt(warehouse: Path) -> object:
 def _note_results(summary: RefreshSummary, results: list[LoadResult]) -> None:
     for r in results:
         {"loaded": summary.loaded, "skipped": summary.skipped}.get(r.status, summary.quarantined).append(r.file)
+
+
+def _compare_with_published(build: Path, published: Path, summary: RefreshSummary) -> None:
+    """KPI values that changed since the published warehouse, and the RAG changes of the scorecard LA."""
+    if not published.exists():
+        return
+    con = connect_warehouse(build)
+    try:
+        con.execute(f"attach '{published}' as previous (read_only)")
+        present = con.execute("""select count(*) from duckdb_tables()
+            where table_name = 'fct_scorecard' and schema_name = 'marts'""").fetchall()[0][0]
+        if present == 2:  # in both files
+            summary.kpis_changed = con.execute("""select count(*) from marts.fct_scorecard as n
+                join previous.marts.fct_scorecard as o using (la_code, kpi_id)
+                where n.value is distinct from o.value or n.period_key is distinct from o.period_key""").fetchall()[0][0]
+            la = config.scorecard_la()
+            summary.rag_changes = [f"{la_name} {kpi}: {old} -> {new}" for la_name, kpi, old, new in con.execute("""
+                select n.la_name, n.kpi_id, o.rag_status, n.rag_status from marts.fct_scorecard as n
+                join previous.marts.fct_scorecard as o using (la_code, kpi_id)
+                where n.rag_status is distinct from o.rag_status
+                  and (n.la_code = $la or lower(n.la_name) = lower($la))
+                order by n.display_order""", {"la": la}).fetchall()]
+        con.execute("detach previous")
+    finally:
+        con.close()
 
 
 def _record_in_warehouse(build: Path, summary: RefreshSummary) -> None:

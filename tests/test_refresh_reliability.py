@@ -174,3 +174,36 @@ def test_permission_error_at_publish_leaves_the_published_warehouse(site, monkey
         run_refresh(raw, published)
     assert fingerprint(published) == before
     assert not list((published.parent / "build").glob("*.duckdb"))
+
+
+def test_quarantined_source_still_publishes_the_rest_and_flags_stale_kpis(site):
+    raw, published = site
+    add_new_file(raw)  # a good new file in the same refresh
+    neet = raw / "national" / "neet"
+    good = (neet / "UD_NEETNK_LA_dashboard_2025_final.csv").read_bytes()
+    header, *rows = good.split(b"\n")
+    column = header.decode("utf-8-sig").strip().split(",").index("NEET_NK_EHCP_percent")
+    broken = []
+    for row in rows:
+        fields = row.split(b",")
+        if len(fields) > column and row.startswith(b"2025,"):
+            fields[column] = b"-5"  # a negative percentage: a blocking check
+        broken.append(b",".join(fields))
+    (neet / "UD_NEETNK_LA_dashboard_2025_final.csv").write_bytes(b"\n".join([header, *broken]))
+    before = fingerprint(published)
+    summary = run_refresh(raw, published)
+    assert summary.status == "published"
+    assert [name for name in summary.quarantined] == ["UD_NEETNK_LA_dashboard_2025_final.csv"]
+    assert "UD_NEETNK_LA_dashboard_2026_final.csv" in summary.loaded
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        kept = con.execute("""select count(*) from raw.neet_send where time_period = '2025'
+            and measure = 'neet_nk_ehcp_percent' and value < 0""").fetchall()[0][0]
+        stale = con.execute("""select kpi_id, quality_note from marts.fct_scorecard
+            where is_stale and la_code = 'E08000007'""").fetchall()
+    finally:
+        con.close()
+    assert kept == 0  # the last good 2025 data stayed
+    assert fingerprint(published)["raw.neet_send"] > before["raw.neet_send"]
+    assert "P1" in {kpi for kpi, _ in stale}
+    assert all("UD_NEETNK_LA_dashboard_2025_final.csv" in (note or "") for kpi, note in stale if kpi == "P1")

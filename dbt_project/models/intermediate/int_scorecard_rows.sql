@@ -3,6 +3,13 @@
 -- reporting date, the LA's value and previous value, its target, the unit's default rules and
 -- the benchmarks. fct_scorecard rates these rows.
 --
+-- Local monthly values (int_kpi_values__local, provisional) come in two ways: a KPI without any
+-- published figure shows the latest local value as its value (source local_*, rated like any
+-- value); every KPI with local data also carries its latest local value beside the published one
+-- (provisional_*), and fct_scorecard says which of the two is the latest (latest_value_basis).
+-- is_stale / quality_note: a source of the KPI (kpi_source_measures.csv, or the local extract)
+-- had its latest file refused after its last good load (int_source_health).
+--
 -- vars: reporting_period ('latest' or an ISO date; a period counts when it ends on or before it),
 --       scorecard_la ('all' = every live LA, or one new_la_code).
 {%- set reporting_period = var('reporting_period', 'latest') | string %}
@@ -94,6 +101,73 @@ kpis_with_sources as (
 
     select distinct kpi_id from {{ ref('kpi_source_measures') }}
 
+),
+
+local_latest as (
+
+    select
+        local_values.*,
+        row_number() over (
+            partition by local_values.geo_code, local_values.kpi_id
+            order by local_values.period_end desc, local_values.month desc
+        ) as recency
+    from {{ ref('int_kpi_values__local') }} as local_values
+    cross join reporting
+    where
+        local_values.is_scorecard_measure
+        and local_values.kpi_id is not null
+    {% if reporting_period != 'latest' -%}
+        and local_values.period_end <= reporting.reporting_date
+        {%- endif %}
+
+),
+
+kpi_sources as (
+
+    select distinct
+        kpi_id,
+        source
+    from {{ ref('kpi_source_measures') }}
+    union
+    select distinct
+        kpi_id,
+        source
+    from {{ ref('int_kpi_values__local') }}
+    where kpi_id is not null
+
+),
+
+kpi_health as (
+
+    select
+        kpi_sources.kpi_id,
+        string_agg(health.quality_note, ' ' order by health.source) as quality_note
+    from kpi_sources
+    inner join {{ ref('int_source_health') }} as health
+        on kpi_sources.source = health.source
+    where health.is_stale
+    group by kpi_sources.kpi_id
+
+),
+
+rows_with_local as (
+
+    select
+        local_authorities.la_code,
+        catalogue.kpi_id,
+        latest.period_key is null and local_values.period_key is not null as uses_local
+    from local_authorities
+    cross join {{ ref('kpi_catalogue') }} as catalogue
+    left join kpi_latest_period as latest
+        on
+            catalogue.kpi_id = latest.kpi_id
+            and latest.recency = 1
+    left join local_latest as local_values
+        on
+            local_authorities.la_code = local_values.geo_code
+            and catalogue.kpi_id = local_values.kpi_id
+            and local_values.recency = 1
+
 )
 
 select
@@ -114,18 +188,35 @@ select
     catalogue.decimal_places,
     catalogue.is_benchmarked,
     kpis_with_sources.kpi_id is not null as has_national_source,
-    latest.period_key,
-    latest.period_label,
-    benchmarks.value,
-    coalesce(benchmarks.value_status, case when latest.period_key is not null then 'missing' end)
-        as value_status,
-    benchmarks.numerator,
-    benchmarks.denominator,
-    benchmarks.source,
-    benchmarks.release,
-    benchmarks.previous_period_key,
-    benchmarks.previous_value,
-    benchmarks.change_from_previous,
+    case when local_choice.uses_local then local_values.period_key else latest.period_key end as period_key,
+    case when local_choice.uses_local then local_values.period_label else latest.period_label end as period_label,
+    case when local_choice.uses_local then local_values.value else benchmarks.value end as value,
+    case
+        when local_choice.uses_local then local_values.value_status
+        else coalesce(benchmarks.value_status, case when latest.period_key is not null then 'missing' end)
+    end as value_status,
+    case when local_choice.uses_local then local_values.numerator else benchmarks.numerator end as numerator,
+    case when local_choice.uses_local then local_values.denominator else benchmarks.denominator end as denominator,
+    case when local_choice.uses_local then local_values.source else benchmarks.source end as source,
+    case when local_choice.uses_local then local_values.release else benchmarks.release end as release,
+    case when local_choice.uses_local then local_values.previous_period_key else benchmarks.previous_period_key end
+        as previous_period_key,
+    case when local_choice.uses_local then local_values.previous_value else benchmarks.previous_value end
+        as previous_value,
+    case
+        when local_choice.uses_local then local_values.value - local_values.previous_value
+        else benchmarks.change_from_previous
+    end as change_from_previous,
+    local_choice.uses_local as is_local_value,
+    latest.period_end as published_period_end,
+    local_values.period_key as provisional_period_key,
+    local_values.period_label as provisional_period_label,
+    local_values.period_end as provisional_period_end,
+    local_values.value as provisional_value,
+    local_values.value_status as provisional_value_status,
+    local_values.source as provisional_source,
+    coalesce(health.quality_note is not null, false) as is_stale,
+    health.quality_note,
     targets.target,
     targets.from_period as target_from_period,
     coalesce(
@@ -170,3 +261,14 @@ left join {{ ref('rag_rules') }} as rules
     on catalogue.unit = rules.unit
 left join kpis_with_sources
     on catalogue.kpi_id = kpis_with_sources.kpi_id
+left join local_latest as local_values
+    on
+        local_authorities.la_code = local_values.geo_code
+        and catalogue.kpi_id = local_values.kpi_id
+        and local_values.recency = 1
+left join rows_with_local as local_choice
+    on
+        local_authorities.la_code = local_choice.la_code
+        and catalogue.kpi_id = local_choice.kpi_id
+left join kpi_health as health
+    on catalogue.kpi_id = health.kpi_id

@@ -1,6 +1,14 @@
 -- The scorecard: per LA, KPI and reporting period the latest value, the previous value and the
 -- direction of travel, the target, the benchmarks and the RAG rating with its reason in words
 -- (design.md section 5; the defaults are data in rag_rules.csv and kpi_targets.csv).
+--
+-- Published and provisional figures: value, its RAG rating and benchmarks are the published annual
+-- figure whenever one exists for the KPI; a KPI with no published figure at all shows its latest
+-- local monthly value instead (source local_*). The latest local value is always beside it
+-- (provisional_*). latest_value is the most recent of the two: the provisional monthly figure when
+-- its period ends after the published period, else the published figure, which wins once it covers
+-- the period (latest_value_basis says which, in words). is_stale / quality_note flag KPIs whose
+-- source's latest file was refused (int_source_health).
 with rows_to_rate as (
 
     select
@@ -195,5 +203,41 @@ select
     end as rag_reason,
     case
         when value_status = 'low_reliability' then 'The value rests on inputs flagged as of low reliability'
-    end as data_quality_flag
+    end as data_quality_flag,
+    provisional_period_key,
+    provisional_period_label,
+    provisional_value,
+    provisional_value_status,
+    provisional_source,
+    case
+        when
+            provisional_period_key is not null and not coalesce(is_local_value, false)
+            and (published_period_end is null or provisional_period_end > published_period_end)
+            then provisional_value
+        else value
+    end as latest_value,
+    case
+        when
+            provisional_period_key is not null and not coalesce(is_local_value, false)
+            and (published_period_end is null or provisional_period_end > published_period_end)
+            then provisional_period_label
+        else period_label
+    end as latest_period_label,
+    case
+        when provisional_period_key is null and value is null then null
+        when provisional_period_key is null then 'published'
+        when coalesce(is_local_value, false)
+            then
+                'provisional: no figure has been published; the local figure for ' || provisional_period_label
+                || ' is shown and rated'
+        when published_period_end is null or provisional_period_end > published_period_end
+            then
+                'provisional: the local figure for ' || provisional_period_label || ' is newer than the published '
+                || coalesce(period_label, '') || ' figure, which the rating and benchmarks use'
+        else
+            'published: the published ' || period_label || ' figure covers the period of the local figure for '
+            || provisional_period_label || ', so the scorecard uses the published figure'
+    end as latest_value_basis,
+    coalesce(is_stale, false) as is_stale,
+    quality_note
 from words

@@ -1,0 +1,40 @@
+{#- Tables that exist only once a file of them was loaded (the raw.local_* extracts, which real-data
+    runs never have; meta.file_loads in a warehouse built by dbt alone). select_optional() selects
+    the given columns, cast to their types, from the relation when it exists, and otherwise an empty
+    set of the same columns and types (`where false`), so every model downstream builds either way.
+    A column the table lacks (an older load without an optional column) is selected as NULL.
+
+    columns: a list of [name, type] pairs. relation: a source() or api.Relation. -#}
+{% macro select_optional(relation, columns) -%}
+    {%- set found = none -%}
+    {%- if execute -%}
+        {%- set found = adapter.get_relation(
+            database=relation.database, schema=relation.schema, identifier=relation.identifier) -%}
+    {%- endif -%}
+    {%- set present = [] -%}
+    {%- if found is not none -%}
+        {%- for column in adapter.get_columns_in_relation(found) -%}
+            {%- do present.append(column.name | lower) -%}
+        {%- endfor -%}
+    {%- endif %}
+    select
+        {%- for name, type in columns %}
+        {% if name | lower in present -%}
+        cast({{ adapter.quote(name) }} as {{ type }}) as {{ name }}
+        {%- else -%}
+        cast(null as {{ type }}) as {{ name }}
+        {%- endif %}{{ "," if not loop.last }}
+        {%- endfor %}
+    {% if found is not none -%}
+    from {{ found }}
+    {%- else -%}
+    -- {{ relation.schema }}.{{ relation.identifier }} does not exist (nothing of it was loaded yet)
+    where false
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- A relation outside the sources (meta.*, quarantine.*), in the target database. -#}
+{% macro warehouse_relation(schema, identifier) -%}
+    {{ return(api.Relation.create(database=target.database, schema=schema, identifier=identifier)) }}
+{%- endmacro %}

@@ -1,0 +1,128 @@
+-- E7-E10 from the exclusions log (docs/local-extracts.md section 6): suspensions and permanent
+-- exclusions involving a pupil with an EHC plan (E7, E9) or at SEN support (E8, E10), as a count
+-- and as a percentage of all exclusions of that type, per month of the exclusion date and academic
+-- year to date (from 1 September). Months run from the first to the last month with an exclusion.
+with events as (
+
+    select
+        cast(date_trunc('month', exclusion_date) as date) as month,
+        exclusion_type,
+        sen_provision
+    from {{ ref('stg_local__exclusions') }}
+    where exclusion_date is not null
+
+),
+
+months as (
+
+    select cast(unnest(generate_series(min(month), max(month), interval 1 month)) as date) as month
+    from events
+    having count(*) > 0
+
+),
+
+per_month as (
+
+    select
+        month,
+        count(*) filter (where exclusion_type = 'suspension') as susp,
+        count(*) filter (where exclusion_type = 'suspension' and sen_provision = 'ehc_plan') as susp_ehcp,
+        count(*) filter (where exclusion_type = 'suspension' and sen_provision = 'sen_support') as susp_support,
+        count(*) filter (where exclusion_type = 'permanent') as perm,
+        count(*) filter (where exclusion_type = 'permanent' and sen_provision = 'ehc_plan') as perm_ehcp,
+        count(*) filter (where exclusion_type = 'permanent' and sen_provision = 'sen_support') as perm_support
+    from events
+    group by month
+
+),
+
+monthly as (
+
+    select
+        months.month,
+        months.month as period_start,
+        cast(last_day(months.month) as date) as period_end,
+        make_date(year(months.month) - case when month(months.month) < 9 then 1 else 0 end, 9, 1)
+            as year_start,
+        coalesce(per_month.susp, 0) as susp,
+        coalesce(per_month.susp_ehcp, 0) as susp_ehcp,
+        coalesce(per_month.susp_support, 0) as susp_support,
+        coalesce(per_month.perm, 0) as perm,
+        coalesce(per_month.perm_ehcp, 0) as perm_ehcp,
+        coalesce(per_month.perm_support, 0) as perm_support
+    from months
+    left join per_month on months.month = per_month.month
+
+),
+
+counted as (
+
+    select
+        'month' as period_type,
+        month,
+        period_start,
+        period_end,
+        susp,
+        susp_ehcp,
+        susp_support,
+        perm,
+        perm_ehcp,
+        perm_support
+    from monthly
+    union all
+    select
+        'academic_year_to_date' as period_type,
+        month,
+        year_start as period_start,
+        period_end,
+        sum(susp) over to_date as susp,
+        sum(susp_ehcp) over to_date as susp_ehcp,
+        sum(susp_support) over to_date as susp_support,
+        sum(perm) over to_date as perm,
+        sum(perm_ehcp) over to_date as perm_ehcp,
+        sum(perm_support) over to_date as perm_support
+    from monthly
+    window to_date as (partition by year_start order by month rows between unbounded preceding and current row)
+
+),
+
+measures as (
+
+    select
+        period_type,
+        month,
+        period_start,
+        period_end,
+        unnest([
+            { 'kpi_id': 'E7', 'kind': 'suspensions', 'numerator': susp_ehcp, 'denominator': susp },
+            { 'kpi_id': 'E8', 'kind': 'suspensions', 'numerator': susp_support, 'denominator': susp },
+            { 'kpi_id': 'E9', 'kind': 'permanent_exclusions', 'numerator': perm_ehcp, 'denominator': perm },
+            { 'kpi_id': 'E10', 'kind': 'permanent_exclusions', 'numerator': perm_support, 'denominator': perm }
+        ]) as m
+    from counted
+
+)
+
+select
+    m.kpi_id,
+    m.kind as measure,
+    'count' as unit,
+    month,
+    period_type,
+    period_start,
+    period_end,
+    cast(m.numerator as bigint) as numerator,
+    cast(null as bigint) as denominator
+from measures
+union all
+select
+    m.kpi_id,
+    'pct_of_all_' || m.kind as measure,
+    'percent' as unit,
+    month,
+    period_type,
+    period_start,
+    period_end,
+    cast(m.numerator as bigint) as numerator,
+    cast(m.denominator as bigint) as denominator
+from measures

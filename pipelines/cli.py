@@ -171,6 +171,17 @@ def runs(limit: int) -> None:
     out.print(table)
 
 
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Folder (default <warehouse dir>/docs).")
+@friendly_errors
+def docs(out_dir: Path | None) -> None:
+    """Generate the warehouse documentation for JSNA authors (every mart and column, lineage)."""
+    from pipelines.reports.docs import build_docs
+
+    page = build_docs(out_dir)
+    out.print(f"Documentation: {page}", highlight=False)
+
+
 @main.command("generate-demo")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Folder to write to (default SEND_RAW).")
 @click.option("--seed", default=20241, show_default=True)
@@ -194,9 +205,12 @@ def demo(seed: int) -> None:
     summary = run_main_job(config.raw_dir(), config.warehouse_path(), generate_demo_seed=seed, console=console,
                            ingest=run_ingest)
     console.print(summary.sentence(), highlight=False)
+    from pipelines.reports.docs import build_docs
+
     out.print("Reports:")
     for path in summary.reports:
         out.print(f"  {path}", highlight=False)
+    out.print(f"  {build_docs()}  (warehouse documentation)", highlight=False)
     out.print(f"Warehouse: {config.warehouse_path()} (try: send-scorecard status)", highlight=False)
 
 

@@ -145,3 +145,12 @@ def test_the_documentation_site_is_generated_from_a_copy(demo_warehouse, tmp_pat
     catalog = (tmp_path / "docs" / "catalog.json").read_text()
     assert "fct_scorecard" in catalog and "rag_reason" in catalog
     assert demo_warehouse.stat().st_mtime_ns == before
+
+
+def test_provisional_local_figures_only_on_request(demo_warehouse):
+    published = export_kpis(demo_warehouse, ["L1", "S5"], ["E08000007"], ["la"])
+    assert "month" not in set(published["period_type"].drop_nulls())
+    with_local = export_kpis(demo_warehouse, ["L1", "S5"], ["E08000007"], ["la"], include_provisional=True)
+    monthly = with_local.filter(pl.col("period_type") == "month")
+    assert monthly.height > 0 and set(monthly["kpi_id"]) >= {"L1"}
+    assert monthly["release"].null_count() == 0

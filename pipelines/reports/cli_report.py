@@ -83,9 +83,12 @@ def report(la: str, period: str | None, publication: bool, out_dir: Path | None)
 @click.option("--i-have-local-data-rights", "local_data_rights", is_flag=True,
               help="Confirm you may see and share unsuppressed figures (e.g. you work for the LA and the "
                    "output stays inside it). Needed with --include-small-numbers.")
+@click.option("--include-provisional", is_flag=True,
+              help="Also export the LA's own monthly figures from local extracts (provisional, not published).")
 @_friendly
 def export(kpis: tuple[str, ...], las: tuple[str, ...], geographies: tuple[str, ...], years: str | None,
-           fmt: str | None, output: Path, include_small_numbers: bool, local_data_rights: bool) -> None:
+           fmt: str | None, output: Path, include_small_numbers: bool, local_data_rights: bool,
+           include_provisional: bool) -> None:
     """Export tidy KPI values for a JSNA: one row per geography, KPI and period.
 
     Columns: geography, KPI, period, value, value_status, numerator, denominator, source, release.
@@ -106,7 +109,7 @@ def export(kpis: tuple[str, ...], las: tuple[str, ...], geographies: tuple[str, 
     unsuppressed = include_small_numbers and local_data_rights
     started = time.monotonic()
     frame = export_kpis(config.warehouse_path(), _split(kpis), _split(las), [g.lower() for g in geographies],
-                        years, include_small_numbers=unsuppressed)
+                        years, include_small_numbers=unsuppressed, include_provisional=include_provisional)
     notes = [
         "send-scorecard export: tidy KPI values, one row per geography, KPI and period.",
         f"KPIs: {', '.join(_split(kpis)) or 'all'}; LAs: {', '.join(_split(las)) or 'all'}; "

@@ -83,13 +83,14 @@ def _resolve_kpis(con, kpis: Iterable[str]) -> list[str] | None:
 
 def export_kpis(warehouse: Path, kpis: Sequence[str] = (), las: Sequence[str] = (),
                 geographies: Sequence[str] = GEOGRAPHIES, years: str | Sequence[int] | None = None,
-                include_small_numbers: bool = False) -> pl.DataFrame:
+                include_small_numbers: bool = False, include_provisional: bool = False) -> pl.DataFrame:
     """The tidy export as a frame (columns EXPORT_SCHEMA), read from the warehouse opened read-only.
 
     kpis: KPI ids (empty: every KPI). las: LA codes, 3-digit numbers or names (empty: every LA);
     with LAs given, the region rows are those LAs' regions. geographies: any of la, region, england.
     years: '2019-2024', '2019,2020' or a list of years (None: all); a period counts in the year it ends.
     include_small_numbers: False applies small-number suppression (the caller checks the rights).
+    include_provisional: also the LA's own monthly figures from local extracts (provisional, unpublished).
     """
     levels = [g.lower() for g in geographies] or list(GEOGRAPHIES)
     bad = [g for g in levels if g not in GEOGRAPHIES]
@@ -130,13 +131,14 @@ def export_kpis(warehouse: Path, kpis: Sequence[str] = (), las: Sequence[str] = 
                 v.numerator,
                 v.denominator,
                 v.source,
-                v.release
+                coalesce(v.release, v.source_label) as release
             from marts.fct_kpi_values as v
             inner join marts.dim_kpi as k on k.kpi_id = v.kpi_id
             left join marts.dim_period as p on p.period_key = v.period_key
             left join marts.dim_la as la on v.geo_level = 'la' and la.la_code = v.geo_code
             left join regions on v.geo_level = 'region' and regions.region_code = v.geo_code
             where v.is_preferred
+                and (? or not v.is_provisional)
                 and list_contains(?::varchar[], v.geo_level)
                 and (?::varchar[] is null or list_contains(?::varchar[], v.kpi_id))
                 and (?::integer[] is null or list_contains(?::integer[], year(p.period_end)))
@@ -145,7 +147,7 @@ def export_kpis(warehouse: Path, kpis: Sequence[str] = (), las: Sequence[str] = 
             order by k.display_order, v.kpi_id,
                 case v.geo_level when 'la' then 0 when 'region' then 1 else 2 end,
                 geography_name, p.period_end, v.period_key
-            """, params=[levels, kpi_list, kpi_list, year_list, year_list, la_codes, la_codes,
+            """, params=[include_provisional, levels, kpi_list, kpi_list, year_list, year_list, la_codes, la_codes,
                          region_codes, region_codes]).pl()
     finally:
         con.close()

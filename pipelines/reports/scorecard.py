@@ -255,8 +255,15 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
     flags = []
     if row["period_end"] is not None and report_date - row["period_end"] > STALE_AFTER:
         flags.append(f"Stale: the latest published figure is for {row['period_label']}")
+    if row.get("is_stale") and row.get("quality_note"):  # a source's latest file was refused
+        flags.append(row["quality_note"])
     if row["data_quality_flag"]:
         flags.append(row["data_quality_flag"])
+    if row.get("provisional_value") is not None and row.get("provisional_source") == row["source"]:
+        flags.append("Provisional: the LA's own monthly figure; nothing is published for this measure")
+    elif row.get("provisional_value") is not None:
+        flags.append(f"Local monthly figure {row['provisional_value']:g} for {row['provisional_period_label']} "
+                     f"({row['latest_value_basis']})")
     if row["value"] is not None and row["value_status"] not in (None, "ok"):
         flags.append("Value status: " + status_words(row["value_status"]))
     if suppressed:

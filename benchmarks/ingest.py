@@ -44,9 +44,9 @@ def bench(label: str, paths: list[Path], warehouse: Path) -> None:
         print(f"{source:32} {rows:>11,.0f} {seconds:>8.2f} {rows / max(seconds, 1e-9):>11,.0f} {mb:>8.0f}")
     rows = sum(v[0] for v in per_source.values())
     print(f"{'TOTAL':32} {rows:>11,.0f} {total:>8.2f} {rows / total:>11,.0f} {peak_mb():>8.0f}")
-    failed = [r for r in results if r.status == "failed"]
-    for r in failed:
-        print("FAILED", r.message)
+    for r in results:
+        if r.status not in ("loaded", "skipped"):
+            print(r.status.upper(), r.message[:300])
 
 
 def ehcp_baseline() -> None:
@@ -86,7 +86,22 @@ def main() -> None:
         started = time.perf_counter()
         generate_demo(tmp / "demo", seed=20241, scale=args.scale, with_local=False)
         print(f"\ngenerated demo data at scale {args.scale} in {time.perf_counter() - started:.1f} s")
-        bench(f"demo data x{args.scale}", [tmp / "demo"], tmp / "demo.duckdb")
+        if args.scale > 1:
+            # The scaled-up demo reaches back to synthetic years long before 2000, which the quality
+            # gate rightly refuses; this run measures reading and loading alone.
+            import datetime as dt
+
+            from pipelines.quality import gates
+
+            def passes(con, spec, frame, name, sha, run_id=None):
+                now = dt.datetime.now()
+                return gates.GateResult("benchmark", spec.table, name, sha, frame.height, [], now, now)
+
+            gates.validate_before_load = passes
+            label = f"demo data x{args.scale} (readers and loader; quality gate off)"
+        else:
+            label = "demo data"
+        bench(label, [tmp / "demo"], tmp / "demo.duckdb")
 
 
 if __name__ == "__main__":

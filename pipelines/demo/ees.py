@@ -95,6 +95,30 @@ def geography_cells(place: Geography, new_code_override: dict[str, str] | None =
     return [*COUNTRY, region_code, region_name, new_code, place.la.old_la_code, place.la.la_name]
 
 
+# DfE's ethnicity categories as EES files spell them (the EHC plans release, school census).
+DFE_ETHNICITIES = (
+    "Any other ethnic group",
+    "Asian - Any other Asian background",
+    "Asian - Bangladeshi",
+    "Asian - Chinese",
+    "Asian - Indian",
+    "Asian - Pakistani",
+    "Black - Any other Black background",
+    "Black - Black African",
+    "Black - Black Caribbean",
+    "Mixed - Any other Mixed background",
+    "Mixed - White and Asian",
+    "Mixed - White and Black African",
+    "Mixed - White and Black Caribbean",
+    "Unclassified",
+    "White - Any other White background",
+    "White - Gypsy/Roma",
+    "White - Irish",
+    "White - Traveller of Irish heritage",
+    "White - White British",
+)
+
+
 @dataclass(frozen=True)
 class Breakdown:
     """A filter of an EES file (`breakdown_topic`) and its values, with their shares of the total."""

@@ -32,27 +32,7 @@ GEOGRAPHY_COLUMNS = tuple(
 SEX = Breakdown("Sex", ("Female", "Male", "Unknown"), (0.28, 0.715, 0.005))
 ETHNICITY = Breakdown(
     "Ethnicity",
-    (
-        "Any other ethnic group",
-        "Asian - Any other Asian background",
-        "Asian - Bangladeshi",
-        "Asian - Chinese",
-        "Asian - Indian",
-        "Asian - Pakistani",
-        "Black - Any other Black background",
-        "Black - Black African",
-        "Black - Black Caribbean",
-        "Mixed - Any other Mixed background",
-        "Mixed - White and Asian",
-        "Mixed - White and Black African",
-        "Mixed - White and Black Caribbean",
-        "Unclassified",
-        "White - Any other White background",
-        "White - Gypsy/Roma",
-        "White - Irish",
-        "White - Traveller of Irish heritage",
-        "White - White British",
-    ),
+    ees.DFE_ETHNICITIES,
     (1.8, 1.9, 1.2, 0.3, 1.4, 3.6, 1.1, 3.4, 1.0, 2.6, 1.2, 0.8, 1.9, 2.5, 4.2, 0.5, 0.3, 0.2, 70.1),
 )
 

@@ -302,27 +302,7 @@ PHASES = (
     ("Pupil referral unit", 0.002, 0.97),
     ("Non-maintained special school", 0.0006, 0.4),
 )
-PUPIL_ETHNICITIES = (
-    "Any other ethnic group",
-    "Asian - Any other Asian background",
-    "Asian - Bangladeshi",
-    "Asian - Chinese",
-    "Asian - Indian",
-    "Asian - Pakistani",
-    "Black - Any other Black background",
-    "Black - Black African",
-    "Black - Black Caribbean",
-    "Mixed - Any other Mixed background",
-    "Mixed - White and Asian",
-    "Mixed - White and Black African",
-    "Mixed - White and Black Caribbean",
-    "Unclassified",
-    "White - Any other White background",
-    "White - Gypsy/Roma",
-    "White - Irish",
-    "White - Traveller of Irish heritage",
-    "White - White British",
-)
+PUPIL_ETHNICITIES = ees.DFE_ETHNICITIES
 MINORITY_SHARES = np.array(
     [2.0, 2.2, 1.8, 0.5, 3.4, 4.5, 0.8, 4.2, 1.1, 2.3, 1.4, 0.8, 1.5, 1.5, 7.5, 0.4, 0.3, 0.1]
 )

@@ -259,11 +259,19 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
         flags.append(row["quality_note"])
     if row["data_quality_flag"]:
         flags.append(row["data_quality_flag"])
-    if row.get("provisional_value") is not None and row.get("provisional_source") == row["source"]:
-        flags.append("Provisional: the LA's own monthly figure; nothing is published for this measure")
-    elif row.get("provisional_value") is not None:
-        flags.append(f"Local monthly figure {row['provisional_value']:g} for {row['provisional_period_label']} "
-                     f"({row['latest_value_basis']})")
+    if row.get("provisional_value") is not None:
+        trend = "; ".join(
+            f"{direction} on {against}" for direction, against in (
+                (row.get("provisional_direction_vs_previous"), "the month before"),
+                (row.get("provisional_direction_vs_last_year"), "the same month last year"),
+            ) if direction
+        )
+        trend = f" ({trend})" if trend else ""
+        if row.get("provisional_source") == row["source"]:
+            flags.append(f"Provisional: the LA's own monthly figure; nothing is published for this measure{trend}")
+        else:
+            flags.append(f"Local monthly figure {row['provisional_value']:g} for {row['provisional_period_label']}"
+                         f"{trend}: {row['latest_value_basis']}")
     if row["value"] is not None and row["value_status"] not in (None, "ok"):
         flags.append("Value status: " + status_words(row["value_status"]))
     if suppressed:

@@ -122,6 +122,22 @@ local_latest as (
 
 ),
 
+-- the same series a year earlier, for monthly direction of travel against the same month last
+-- year (design.md section 5): matched on the month the period ends in
+local_year_earlier as (
+
+    select
+        geo_code,
+        kpi_id,
+        period_type,
+        period_label,
+        value,
+        date_trunc('month', period_end) as period_month
+    from {{ ref('int_kpi_values__local') }}
+    where is_scorecard_measure and kpi_id is not null
+
+),
+
 kpi_sources as (
 
     select distinct
@@ -215,6 +231,9 @@ select
     local_values.value as provisional_value,
     local_values.value_status as provisional_value_status,
     local_values.source as provisional_source,
+    local_values.previous_value as provisional_previous_value,
+    year_earlier.value as provisional_last_year_value,
+    year_earlier.period_label as provisional_last_year_period_label,
     coalesce(health.quality_note is not null, false) as is_stale,
     health.quality_note,
     targets.target,
@@ -266,6 +285,12 @@ left join local_latest as local_values
         local_authorities.la_code = local_values.geo_code
         and catalogue.kpi_id = local_values.kpi_id
         and local_values.recency = 1
+left join local_year_earlier as year_earlier
+    on
+        local_values.geo_code = year_earlier.geo_code
+        and local_values.kpi_id = year_earlier.kpi_id
+        and local_values.period_type = year_earlier.period_type
+        and year_earlier.period_month = date_trunc('month', local_values.period_end) - interval 1 year
 left join rows_with_local as local_choice
     on
         local_authorities.la_code = local_choice.la_code

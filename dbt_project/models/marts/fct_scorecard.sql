@@ -18,7 +18,10 @@ with rows_to_rate as (
         {{ round_to('value', 'decimal_places') }} as value_compared,
         {{ round_to('previous_value', 'decimal_places') }} as previous_compared,
         {{ round_to('region_value', 'decimal_places') }} as region_compared,
-        {{ round_to('england_value', 'decimal_places') }} as england_compared
+        {{ round_to('england_value', 'decimal_places') }} as england_compared,
+        {{ round_to('provisional_value', 'decimal_places') }} as provisional_compared,
+        {{ round_to('provisional_previous_value', 'decimal_places') }} as provisional_previous_compared,
+        {{ round_to('provisional_last_year_value', 'decimal_places') }} as provisional_last_year_compared
     from {{ ref('int_scorecard_rows') }}
 
 ),
@@ -50,17 +53,13 @@ compared as (
                 then 'better'
             else 'worse'
         end as against_england,
-        case
-            when value_compared is null or previous_compared is null then null
-            when abs(value_compared - previous_compared) <= coalesce(no_change_threshold, 0) + 1e-9
-                then 'no change'
-            when polarity = 'High'
-                then case when value_compared > previous_compared then 'improving' else 'declining' end
-            when polarity = 'Low'
-                then case when value_compared < previous_compared then 'improving' else 'declining' end
-            when value_compared > previous_compared then 'increased'
-            else 'decreased'
-        end as direction_of_travel,
+        {{ direction_of_travel('value_compared', 'previous_compared') }} as direction_of_travel,
+        -- the provisional monthly figure against the previous month or snapshot
+        {{ direction_of_travel('provisional_compared', 'provisional_previous_compared') }}
+            as provisional_direction_vs_previous,
+        -- the provisional monthly figure against the same month last year
+        {{ direction_of_travel('provisional_compared', 'provisional_last_year_compared') }}
+            as provisional_direction_vs_last_year,
         {{ format_kpi_value('value', 'unit', 'decimal_places') }} as value_text,
         {{ format_kpi_value('target', 'unit', 'decimal_places') }} as target_text,
         {{ format_kpi_value('region_value', 'unit', 'decimal_places') }} as region_text,
@@ -209,6 +208,11 @@ select
     provisional_value,
     provisional_value_status,
     provisional_source,
+    provisional_previous_value,
+    provisional_direction_vs_previous,
+    provisional_last_year_value,
+    provisional_last_year_period_label,
+    provisional_direction_vs_last_year,
     case
         when
             provisional_period_key is not null and not coalesce(is_local_value, false)

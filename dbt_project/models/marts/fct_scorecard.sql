@@ -35,24 +35,8 @@ compared as (
             when polarity = 'Low' then target - value_compared
             else value_compared - target
         end as margin_to_target,
-        case
-            when region_compared is null then null
-            when abs(value_compared - region_compared) <= 1e-9 then 'level'
-            when
-                (polarity = 'Low' and value_compared < region_compared)
-                or (polarity <> 'Low' and value_compared > region_compared)
-                then 'better'
-            else 'worse'
-        end as against_region,
-        case
-            when england_compared is null then null
-            when abs(value_compared - england_compared) <= 1e-9 then 'level'
-            when
-                (polarity = 'Low' and value_compared < england_compared)
-                or (polarity <> 'Low' and value_compared > england_compared)
-                then 'better'
-            else 'worse'
-        end as against_england,
+        {{ polarity_comparison('value_compared', 'region_compared') }} as against_region,
+        {{ polarity_comparison('value_compared', 'england_compared') }} as against_england,
         {{ direction_of_travel('value_compared', 'previous_compared') }} as direction_of_travel,
         -- the provisional monthly figure against the previous month or snapshot
         {{ direction_of_travel('provisional_compared', 'provisional_previous_compared') }}

@@ -2,11 +2,13 @@
     KPI source shares (design.md sections 2-3), so int_kpi_source_values can union them.
 
     breakdown: an expression naming the row's filter combination as one string, e.g.
-    "breakdown_topic || '|' || breakdown"; kpi_source_measures.csv matches on it. -#}
-{% macro ees_staging(table_name, breakdown, january_snapshot=false) -%}
+    "breakdown_topic || '|' || breakdown"; kpi_source_measures.csv matches on it.
+    filters: the filter columns the breakdown reads (so a source that was never loaded is an empty
+    set of the same columns). Only the current rows of each release are read (current_rows). -#}
+{% macro ees_staging(table_name, breakdown, filters, january_snapshot=false) -%}
 with source as (
 
-    select * from {{ source('raw', table_name) }}
+    {{ current_rows(table_name, ees_raw_columns(filters)) }}
 
 ),
 
@@ -33,6 +35,7 @@ typed as (
         source.value_status,
         source.value_raw,
         source.release,
+        source.release_order,
         source.source_file,
         source.source_row
     from source
@@ -58,6 +61,7 @@ select
     value_status,
     value_raw,
     release,
+    release_order,
     source_file,
     source_row
 from typed

@@ -7,6 +7,7 @@ table exactly as it was and is recorded in meta.file_loads with the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from pipelines.ingest.local import (
 )
 from pipelines.ingest.neighbours import read_statistical_neighbours
 from pipelines.ingest.rawfile import RawFile, expand_paths, open_raw_files
+from pipelines.ingest.releases import coverage, mark_superseded, release_order
 from pipelines.ingest.sources import SourceSpec, detect_source
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,13 @@ def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
             source varchar, source_file varchar, file_sha256 varchar, release varchar, rows bigint,
             status varchar, message varchar, loaded_at timestamp)"""
     )
+    # Raw tables written before releases were kept get the release columns (every row current).
+    for (table,) in con.execute("""select t.table_name from information_schema.tables as t
+            where t.table_schema = 'raw' and not exists (select 1 from information_schema.columns as c
+            where c.table_schema = 'raw' and c.table_name = t.table_name and c.column_name = 'is_superseded')
+            """).fetchall():
+        con.execute(f'alter table raw."{table}" add column if not exists release_order varchar')
+        con.execute(f'alter table raw."{table}" add column is_superseded boolean default false')
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -80,9 +89,16 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     ).fetchall()[0][0])
 
 
+def current_only(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The where clause that leaves out superseded rows (none in a table loaded before releases were kept)."""
+    has = con.execute("select count(*) from information_schema.columns where table_schema = 'raw' "
+                      "and table_name = ? and column_name = 'is_superseded'", [table]).fetchall()[0][0]
+    return "where not coalesce(is_superseded, false)" if has else ""
+
+
 def _la_reference(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
     if table_exists(con, "raw", "la_reference"):
-        frame = con.sql("select * from raw.la_reference").pl()
+        frame = con.sql(f"select * from raw.la_reference {current_only(con, 'la_reference')}").pl()
         if frame.height:
             return frame
     return bundled_la_reference()
@@ -109,12 +125,17 @@ def read_source(raw: RawFile, spec: SourceSpec, con: duckdb.DuckDBPyConnection |
     return readers[spec.family]()
 
 
-def with_lineage(frame: pl.DataFrame, raw: RawFile, loaded_at: dt.datetime) -> pl.DataFrame:
+def with_lineage(frame: pl.DataFrame, raw: RawFile, loaded_at: dt.datetime,
+                 spec: SourceSpec | None = None) -> pl.DataFrame:
+    """The file's lineage on every row; with `spec`, also its release's publication order."""
+    order = release_order(frame, spec, raw.release, loaded_at) if spec is not None else None
     return frame.with_columns(
         pl.lit(raw.name).alias("source_file"),
         pl.lit(raw.sha256).alias("file_sha256"),
         pl.lit(raw.release, pl.String).alias("release"),
         pl.lit(loaded_at).alias("loaded_at"),
+        pl.lit(order, pl.String).alias("release_order"),
+        pl.lit(False).alias("is_superseded"),
     )
 
 
@@ -136,7 +157,9 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
                                strict=True):
             if name not in existing:
                 con.execute(f'alter table raw.{spec.table} add column "{name}" {_duck_type(dtype[1])}')
-        if spec.replace_by:
+        if spec.grain:
+            pass  # nothing is deleted: older releases' rows are marked superseded after the insert
+        elif spec.replace_by:
             keys = ", ".join(f'"{c}"' for c in spec.replace_by)
             con.execute(
                 f"delete from raw.{spec.table} where ({keys}) in (select distinct ({keys}) from incoming)"
@@ -146,6 +169,8 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
         else:
             con.execute(f"delete from raw.{spec.table}")
         con.execute(f"insert into raw.{spec.table} by name select * from incoming")
+        if spec.grain:
+            mark_superseded(con, spec)
     finally:
         con.unregister("incoming")
 
@@ -169,7 +194,7 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
         result.status, result.message = "skipped", "already loaded (same content)"
         return result
     try:
-        frame = with_lineage(read_source(raw, spec, con), raw, started)
+        frame = with_lineage(read_source(raw, spec, con), raw, started, spec)
         # Quality gate (issue 5): validate before the raw table changes; a failing file is quarantined.
         from pipelines.quality.gates import validate_before_load
 
@@ -183,6 +208,8 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
         try:
             write_table(con, spec, frame)
             result.rows = frame.height
+            if spec.grain:
+                result.message = coverage(con, spec, raw.sha256).sentence(raw.release)
             _record(con, result, raw.release, started)
             con.execute("commit")
         except BaseException:
@@ -206,11 +233,12 @@ def plan_files(paths: Iterable[Path], only: SourceSpec | None = None,
     With `only`, just that source's files are read (by name) and nothing else is reported.
     """
     planned = []
-    for path in expand_paths(list(paths)):
+    for root, path in _files_with_roots(paths):
         if only and not (path.name.lower().endswith(".zip") or only.matches_name(path.name)):
             continue
         try:
             for raw in open_raw_files(path, only.matches_name if only else lambda name: True):
+                raw = _with_folder_release(raw, root, path)
                 try:
                     planned.append((raw, detect_source(raw.base_name, raw.name), None))
                 except SendScorecardError as exc:
@@ -222,6 +250,21 @@ def plan_files(paths: Iterable[Path], only: SourceSpec | None = None,
             planned.append((None, None, LoadResult(file=path.name, source=None, status="failed", message=str(exc))))
     planned.sort(key=lambda item: item[1].load_order if item[1] else -1)
     return planned
+
+
+def _files_with_roots(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
+    return [(Path(root), path) for root in paths for path in expand_paths([Path(root)])]
+
+
+def _with_folder_release(raw: RawFile, root: Path, path: Path) -> RawFile:
+    """A loose file in a sub-folder of the scanned folder takes the sub-folder into its release label
+    (`2025_release/timeliness_20_week`), so copies of one file from two releases can be told apart."""
+    if raw.release is None or "!" in raw.name or not root.is_dir():
+        return raw
+    folder = path.parent.relative_to(root).as_posix() if path.parent != root else ""
+    if not folder or folder == ".":
+        return raw
+    return dataclasses.replace(raw, release=f"{path.parent.name}/{raw.release}")
 
 
 def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],

@@ -1,7 +1,11 @@
 -- The DfE statistical neighbour groups: for each LA and vintage its 10 neighbours in order.
 with source as (
 
-    select * from {{ source('raw', 'statistical_neighbours') }}
+    {{ current_rows('statistical_neighbours', [
+        ['vintage', dbt.type_string()], ['valid_from', 'date'], ['new_la_code', dbt.type_string()],
+        ['la_number', dbt.type_bigint()], ['la_name', dbt.type_string()], ['neighbour_rank', dbt.type_bigint()],
+        ['neighbour_new_la_code', dbt.type_string()], ['neighbour_la_number', dbt.type_bigint()],
+        ['closeness', dbt.type_string()], ['release', dbt.type_string()]]) }}
 
 )
 

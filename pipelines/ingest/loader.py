@@ -128,7 +128,7 @@ def read_source(raw: RawFile, spec: SourceSpec, con: duckdb.DuckDBPyConnection |
 def with_lineage(frame: pl.DataFrame, raw: RawFile, loaded_at: dt.datetime,
                  spec: SourceSpec | None = None) -> pl.DataFrame:
     """The file's lineage on every row; with `spec`, also its release's publication order."""
-    order = release_order(frame, spec, raw.release, loaded_at) if spec is not None else None
+    order = release_order(frame, spec, raw.release, loaded_at) if spec is not None and spec.grain else None
     return frame.with_columns(
         pl.lit(raw.name).alias("source_file"),
         pl.lit(raw.sha256).alias("file_sha256"),

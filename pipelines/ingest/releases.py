@@ -62,7 +62,7 @@ def latest_period(frame: pl.DataFrame, spec: SourceSpec) -> str:
 
 
 def release_order(frame: pl.DataFrame, spec: SourceSpec, release: str | None, loaded_at: dt.datetime) -> str:
-    return f"{latest_period(frame, spec)}|{edition_year(release) or 0:04d}|{loaded_at:%Y%m%dT%H%M%S%f}"
+    return f"{latest_period(frame, spec)}|{edition_year(release) or 0:04d}|{loaded_at:%Y-%m-%d %H:%M:%S.%f}"
 
 
 # --- superseded rows ------------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def _uln(rng: np.random.Generator) -> str:
     while True:
         digits = "".join(str(d) for d in rng.integers(0, 10, 9))
         remainder = sum(int(c) * w for c, w in zip(digits, range(10, 1, -1), strict=True)) % 11
-        if remainder not in (0, 1):  # 10 - remainder must be one digit
+        if remainder != 0:  # remainder 0 would need check digit 10: no valid ULN
             return digits + str(10 - remainder)
 
 
@@ -370,3 +370,88 @@ def write_sen2_xml(path: Path, persons: Iterable[dict], la_number: str, referenc
             out.write("".join(parts))
         out.write(" </Persons>\n</Message>\n")
     return path
+
+
+# --- the flat export (one CSV per module, linked by table ids) ------------------------------------------
+
+FLAT_COLUMNS = {
+    "person": ("surname", "forename", "personbirthdate", "sex", "ethnicity", "postcode", "upn",
+               "uniquelearnernumber", "upnunknown"),
+    "requests": ("receiveddate", "requestsource", "rya", "requestoutcomedate", "requestoutcome", "requestmediation",
+                 "requesttribunal", "exported"),
+    "assessment": ("assessmentoutcome", "assessmentoutcomedate", "assessmentmediation", "assessmenttribunal",
+                   "othermediation", "othertribunal", "week20"),
+    "namedplan": ("startdate", "planres", "planwbp", "pb", "oa", "dp", "ceasedate", "ceasereason"),
+    "plandetail": ("urn", "ukprn", "sensetting", "sensettingother", "placementrank", "senunitindicator",
+                   "resourcedprovisionindicator"),
+    "activeplans": ("transferla", "reviewmeeting", "reviewoutcome", "reviewdraft", "phasetransferduedate",
+                    "phasetransferfinaldate", "lastreview"),
+    "placementdetail": ("urn", "ukprn", "sensetting", "sensettingother", "placementrank", "entrydate",
+                        "leavingdate", "senunitindicator", "resourcedprovisionindicator", "res", "wbp"),
+    "senneed": ("sentype", "sentyperank"),
+}
+FLAT_PARENT = {"person": "sen2tableid", "requests": "persontableid", "assessment": "requeststableid",
+               "namedplan": "assessmenttableid", "plandetail": "namedplantableid", "activeplans": "requeststableid",
+               "placementdetail": "activeplanstableid", "senneed": "activeplanstableid"}
+
+
+def _blade_date(text: str | None) -> str | None:
+    """`2025-01-16` -> `2025-Jan-16 00:00:00` (the Blade export's date format)."""
+    if not text or len(text) != 10 or text[4] != "-":
+        return text
+    return dt.date.fromisoformat(text).strftime("%Y-%b-%d 00:00:00")
+
+
+def write_sen2_flat_export(folder: Path, persons: Iterable[dict], la_number: str, reference_date: dt.date,
+                           extract_date: dt.date) -> list[Path]:
+    """The same return as a flat export: `Blade-Export_<dd-mm-yyyy>_<module>.csv`, one file per module."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = f"Blade-Export_{extract_date:%d-%m-%Y}"
+    rows: dict[str, list[dict]] = {module: [] for module in FLAT_COLUMNS}
+    ids = {module: 0 for module in FLAT_COLUMNS}
+
+    def add(module: str, values: dict, parent: int) -> int:
+        ids[module] += 1
+        lowered = {k.lower(): v for k, v in values.items() if not isinstance(v, (dict, list))}
+        lowered = {k: (_blade_date(v) if k.endswith("date") or k in ("reviewmeeting", "reviewdraft", "lastreview")
+                       else v) for k, v in lowered.items()}
+        rows[module].append({f"{module}tableid": ids[module], FLAT_PARENT[module]: parent,
+                             **{c: lowered.get(c) for c in FLAT_COLUMNS[module]}})
+        return ids[module]
+
+    for person in persons:
+        person_id = add("person", person, 1)
+        for request in person.get("Requests", []):
+            request_id = add("requests", request, person_id)
+            assessment = request.get("Assessment")
+            if assessment is not None:
+                assessment_id = add("assessment", assessment, request_id)
+                plan = assessment.get("NamedPlan")
+                if plan is not None:
+                    plan_id = add("namedplan", plan, assessment_id)
+                    for detail in plan.get("PlanDetail", []):
+                        add("plandetail", detail, plan_id)
+            active = request.get("ActivePlans")
+            if active is not None:
+                active_id = add("activeplans", active, request_id)
+                for detail in active.get("PlacementDetail", []):
+                    add("placementdetail", detail, active_id)
+                for need in active.get("SENneed", []):
+                    add("senneed", need, active_id)
+    written = []
+    header = {"sen2tableid": 1, "collection": "SEN2", "year": reference_date.year,
+              "referencedate": _blade_date(reference_date.isoformat()), "sourcelevel": "L", "lea": la_number,
+              "softwarecode": "DemoCMS", "release": "2025.1", "serialno": 1,
+              "datetime": extract_date.strftime("%Y-%b-%d 08:00:00")}
+    tables = {"sen2": [header], **rows}
+    for module, table in tables.items():
+        path = folder / f"{prefix}_{module}.csv"
+        columns = list(header) if module == "sen2" else [f"{module}tableid", FLAT_PARENT[module],
+                                                         *FLAT_COLUMNS[module]]
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(table)
+        written.append(path)
+    return written

@@ -134,7 +134,8 @@ class Sen2FlatReader:
         builder = BatchBuilder(self.file, self.key, self.header.reference_date)
         request_items = spec.REQUEST_ITEMS
         for line, row in enumerate(tables["person"], start=2):
-            person = PersonRecord(line, self._known("person", row, line, spec.PERSON_ITEMS, "person", set()))
+            person = PersonRecord(line, self._known("person", row, line, spec.PERSON_ITEMS, "person", set()),
+                                  label=f"{self.files['person'].name} row {line}")
             for r_line, r_row in children["requests"].get(row["persontableid"], []):
                 request = RequestRecord(self._known("requests", r_row, r_line, request_items, "request", set()))
                 for a_line, a_row in children["assessment"].get(r_row["requeststableid"], []):

@@ -71,6 +71,7 @@ class PersonRecord:
     position: int  # 1-based order of the person in the file (the flat export: its row in person.csv)
     items: dict[str, str] = field(default_factory=dict)
     requests: list[RequestRecord] = field(default_factory=list)
+    label: str = ""  # how messages name the person (default "Person <position>")
 
 
 class ValueParser:
@@ -91,7 +92,7 @@ class ValueParser:
         except ValueError:
             pass
         try:  # the Blade export writes 2022-Sep-28 00:00:00
-            return dt.datetime.strptime(value[:11].strip(), "%Y-%b-%d").date()
+            return dt.datetime.strptime(text.strip()[:11], "%Y-%b-%d").date()
         except ValueError:
             shown = "the value (not shown: personal data)" if name in PERSONAL_ITEMS else f"'{text.strip()}'"
             raise self.error(where, f"{shown} is not a date (SEN2 dates are yyyy-mm-dd, spec 3.2)") from None
@@ -144,13 +145,14 @@ def uln_check_digit_ok(uln: str) -> bool:
     return remainder != 0 and 10 - remainder == int(text[9])
 
 
-def person_identity(items: dict[str, str]) -> str:
-    """The text a person's key is hashed from: the UPN, else the ULN, else name and date of birth."""
+def person_identity(items: dict[str, str], birth: dt.date | None) -> str:
+    """The text a person's key is hashed from: the UPN, else the ULN, else name and date of birth
+    (dates as yyyy-mm-dd whatever the export's format, so XML and flat export give the same key)."""
     if items.get("upn"):
         return "UPN:" + items["upn"].strip().upper()
     if items.get("uln"):
         return "ULN:" + items["uln"].strip()
-    parts = (items.get("surname"), items.get("forename"), items.get("birth_date"))
+    parts = (items.get("surname"), items.get("forename"), birth.isoformat() if birth else None)
     return "NAME:" + "|".join((part or "").strip().upper() for part in parts)
 
 
@@ -171,10 +173,10 @@ class BatchBuilder:
         self.persons = 0
 
     def add(self, person: PersonRecord) -> None:
-        p, where = self.parser, f"Person {person.position}"
+        p, where = self.parser, person.label or f"Person {person.position}"
         items = person.items
-        identity = person_identity(items)
         birth = p.date(items.get("birth_date"), f"{where} <PersonBirthDate>", "birth_date")
+        identity = person_identity(items, birth)
         upn, uln = items.get("upn"), items.get("uln")
         sex = items.get("sex")
         self.identities.append(identity)
@@ -208,7 +210,7 @@ class BatchBuilder:
             row["has_assessment"] = "__assessment" in r
             row["has_named_plan"] = "__named_plan" in r
             row["has_active_plan"] = "__active_plan" in r
-            self.request_identities.append(f"{identity}|{r.get('received_date', '')}|{seq}")
+            self.request_identities.append(f"{identity}|{row.get('received_date') or ''}|{seq}")
             self.rows["sen2_requests"].append(row)
             request_index = len(self.request_identities) - 1
             for record, details in (("plan_detail", request.plan_details), ("placement_detail", request.placements)):

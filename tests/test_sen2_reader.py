@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.demo.sen2 import (
+from demo.sen2 import (
     PublishedFigures,
     census_date,
     synthesise_return,

@@ -41,6 +41,8 @@ class RefreshSummary:
     loaded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
+    not_known: list[str] = field(default_factory=list)  # files of no known source (with the nearest)
+    warnings: list[str] = field(default_factory=list)  # e.g. what a newer release no longer carries
     stage_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     snapshot: str | None = None
@@ -50,7 +52,8 @@ class RefreshSummary:
 
     def sentence(self) -> str:
         sources = (f"{len(self.loaded)} file(s) loaded, {len(self.skipped)} unchanged, "
-                   f"{len(self.quarantined)} refused")
+                   f"{len(self.quarantined)} refused"
+                   + (f", {len(self.not_known)} not a known source" if self.not_known else ""))
         if self.status == "published":
             changes = f"{self.kpis_changed} KPI value(s) changed, {len(self.rag_changes)} RAG change(s)"
             return f"Refresh {self.run_id} published in {self.seconds:.0f} s: {sources}; {changes}."
@@ -60,6 +63,8 @@ class RefreshSummary:
         """The sentence, the refused files and the RAG changes, for notifications."""
         lines = [self.sentence()]
         lines += [f"Refused: {name}" for name in self.quarantined]
+        lines += [f"Not a known source: {message}" for message in self.not_known]
+        lines += [f"Warning: {message}" for message in self.warnings]
         lines += [f"RAG change: {change}" for change in self.rag_changes]
         return "\n".join(lines)
 
@@ -162,7 +167,12 @@ def _plain_dbt(warehouse: Path) -> object:
 
 def _note_results(summary: RefreshSummary, results: list[LoadResult]) -> None:
     for r in results:
+        if r.status == "unknown":
+            summary.not_known.append(r.message)
+            continue
         {"loaded": summary.loaded, "skipped": summary.skipped}.get(r.status, summary.quarantined).append(r.file)
+        if r.status == "loaded" and r.message.startswith("warning:"):
+            summary.warnings.append(f"{r.file}: {r.message}")
 
 
 def _compare_with_published(build: Path, published: Path, summary: RefreshSummary) -> None:

@@ -7,8 +7,10 @@ table exactly as it was and is recorded in meta.file_loads with the reason.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import io
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,8 +19,8 @@ import duckdb
 import polars as pl
 
 from pipelines.config import DUCKDB_STORAGE_VERSION, scorecard_la
-from pipelines.errors import SendScorecardError
-from pipelines.ingest.ees import read_ees_csv, read_ees_metadata, read_ees_xlsx
+from pipelines.errors import SendScorecardError, UnknownSourceError
+from pipelines.ingest.ees import read_ees_csv, read_ees_metadata, read_ees_xlsx, read_ehcp_main_table
 from pipelines.ingest.la_reference import bundled_la_reference, read_la_reference
 from pipelines.ingest.lait import read_lait_dictionary, read_lait_indicators, read_lait_la_list
 from pipelines.ingest.load_log import LoadResult, _record, ensure_meta, table_exists
@@ -30,10 +32,10 @@ from pipelines.ingest.local import (
     read_local_training,
 )
 from pipelines.ingest.neighbours import read_statistical_neighbours
-from pipelines.ingest.rawfile import RawFile, expand_paths, open_raw_files
+from pipelines.ingest.rawfile import RawFile, decode_text, expand_paths, open_raw_files
 from pipelines.ingest.releases import coverage, mark_superseded, release_order
 from pipelines.ingest.sen2.load import expected_la_numbers, is_sen2_input, load_sen2, sen2_inputs
-from pipelines.ingest.sources import SourceSpec, detect_source
+from pipelines.ingest.sources import SourceSpec, detect_source, nearest_source
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ def read_source(raw: RawFile, spec: SourceSpec, con: duckdb.DuckDBPyConnection |
         "ees_csv": lambda: read_ees_csv(raw, spec),
         "ees_xlsx": lambda: read_ees_xlsx(raw, spec),
         "ees_metadata": lambda: read_ees_metadata(raw, spec),
+        "ehcp_main_table": lambda: read_ehcp_main_table(raw, spec),
         "lait": lambda: read_lait_indicators(raw, _la_reference(con) if con else bundled_la_reference()),
         "lait_dictionary": lambda: read_lait_dictionary(raw),
         "lait_la_list": lambda: read_lait_la_list(raw),
@@ -212,15 +215,27 @@ def plan_files(paths: Iterable[Path], only: SourceSpec | None = None,
                 raw = _with_folder_release(raw, root, path)
                 try:
                     planned.append((raw, detect_source(raw.base_name, raw.name), None))
-                except SendScorecardError as exc:
-                    if raw.release:  # supporting files inside a release zip: not data we use
-                        log.info("skipped %s: %s", raw.name, exc)
-                        continue
-                    raise
+                except UnknownSourceError:
+                    # never silent: listed in the summary with the source it looks most like
+                    planned.append((None, None, LoadResult(file=raw.name, source=None, status="unknown",
+                                                           message=unknown_file_message(raw))))
         except SendScorecardError as exc:
             planned.append((None, None, LoadResult(file=path.name, source=None, status="failed", message=str(exc))))
     planned.sort(key=lambda item: item[1].load_order if item[1] else -1)
     return planned
+
+
+def unknown_file_message(raw: RawFile) -> str:
+    """'x.csv is not a known source; the nearest is ...': by header when it is a CSV, else by name."""
+    header: list[str] = []
+    if raw.base_name.lower().endswith((".csv", ".csv.gz")):
+        try:
+            header = next(csv.reader(io.StringIO(decode_text(raw)[:20_000])), [])
+        except (SendScorecardError, csv.Error):
+            header = []
+    spec, why = nearest_source(raw.base_name, header)
+    return (f"{raw.name} is not a known source, so it was not loaded; the nearest is {spec.title} "
+            f"({spec.table}, file name like /{spec.name_pattern}/) {why}.")
 
 
 def _files_with_roots(paths: Iterable[Path]) -> list[tuple[Path, Path]]:

@@ -6,6 +6,7 @@ columns). A file that matches nothing gets an error listing the sources the pipe
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -62,7 +63,14 @@ class SourceSpec:
     warn_missing_periods: bool = True
 
     def matches_name(self, base_name: str) -> bool:
-        return re.search(self.name_pattern, base_name, flags=re.IGNORECASE) is not None
+        return re.search(self.name_pattern, without_copy_number(base_name), flags=re.IGNORECASE) is not None
+
+    @property
+    def example_name(self) -> str:
+        """`timeliness_20_week` from /^timeliness_20_week\\.csv(\\.gz)?$/: what its files are called."""
+        stem = re.split(r"\\\.|\.\*|\(\?!", self.name_pattern)[0]
+        stem = re.sub(r"\(([^)|]*)\|[^)]*\)", r"\1", stem)
+        return re.sub(r"[\^$()?\\]", "", stem)
 
     def canonical(self, column: str) -> str:
         name = column.strip().lower()
@@ -149,6 +157,13 @@ SOURCES: tuple[SourceSpec, ...] = (
     _ehcp("ehcp_sen_need_newplans", "sen_need_newplans", "primary need of new plans", ("ehc_plans",)),
     _ehcp("ehcp_sen_needs_all_plans", "sen_needs_all_plans", "primary need of all plans", ("ehc_plans",)),
     SourceSpec(
+        table="ehcp_main_table", family="ehcp_main_table",
+        title="EHC plans release: main table of an earlier edition (SEN2 aggregate return, e.g. 2019, 2023)",
+        name_pattern=r"^sen2_mi.*\.csv(\.gz)?$", required=("time_period", "geographic_level"),
+        key=("time_period", "geographic_level", "region_code", "new_la_code", "target_source", "measure"),
+        grain=("target_source", *EES_GRAIN), release_group="ehcp", target_column=True,
+    ),
+    SourceSpec(
         table="neet_send", family="ees_csv", title="NEET and not known 16-17 year olds by SEND",
         name_pattern=r"neetnk.*\.csv(\.gz)?$",
         required=("time_period", "geographic_level", "neet_nk_ehcp_percent", "neet_nk_sendsupport_percent"),
@@ -219,6 +234,28 @@ SOURCES_BY_TABLE = {spec.table: spec for spec in SOURCES}
 
 def known_sources_text() -> str:
     return "; ".join(f"{s.table} ({s.title}, file name like /{s.name_pattern}/)" for s in SOURCES)
+
+
+def without_copy_number(name: str) -> str:
+    """`timeliness_20_week (1).csv` (a browser's second download) -> `timeliness_20_week.csv`."""
+    return re.sub(r"\s*\(\d+\)(?=\.[^.]+(\.gz)?$)", "", name)
+
+
+def nearest_source(base_name: str, header: list[str]) -> tuple[SourceSpec, str]:
+    """The known source a file looks most like: by the required columns its header has, else by name."""
+    present = {spec_name.strip().lower().lstrip("\ufeff") for spec_name in header}
+    scored = []
+    for spec in SOURCES:
+        own = [c for c in spec.required if c not in EES_GEOGRAPHY_COLUMNS]
+        hits = sum(c in present or any(spec.canonical(p) == c for p in present) for c in own)
+        scored.append((hits, hits / len(own) if own else 0, spec))
+    hits, _, spec = max(scored, key=lambda item: item[:2])
+    if hits:
+        own = len([c for c in spec.required if c not in EES_GEOGRAPHY_COLUMNS])
+        return spec, f"(its header has {hits} of the {own} columns particular to that source)"
+    stem = without_copy_number(base_name).lower().split(".")[0]
+    spec = max(SOURCES, key=lambda s: difflib.SequenceMatcher(None, stem, s.example_name.lower()).ratio())
+    return spec, "(by its name)"
 
 
 def detect_source(base_name: str, file: str | None = None) -> SourceSpec:

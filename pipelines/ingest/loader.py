@@ -34,10 +34,14 @@ from pipelines.ingest.local import (
 from pipelines.ingest.neighbours import read_statistical_neighbours
 from pipelines.ingest.rawfile import RawFile, decode_text, expand_paths, open_raw_files
 from pipelines.ingest.releases import coverage, mark_superseded, release_order
+from pipelines.ingest.row_keys import refuse_unkeyable_rows
 from pipelines.ingest.sen2.load import expected_la_numbers, is_sen2_input, load_sen2, sen2_inputs
 from pipelines.ingest.sources import SourceSpec, detect_source, nearest_source
 
 log = logging.getLogger(__name__)
+
+# Readers whose LA rows are keyed by new_la_code: un-keyable rows are refused row by row.
+KEYED_BY_LA_CODE = ("ees_csv", "ees_xlsx", "ehcp_main_table")
 
 
 def connect_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -166,7 +170,11 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
         result.status, result.message = "skipped", "already loaded (same content)"
         return result
     try:
-        frame = with_lineage(read_source(raw, spec, con), raw, started, spec)
+        frame = read_source(raw, spec, con)
+        refused = None
+        if spec.family in KEYED_BY_LA_CODE:
+            frame, refused = refuse_unkeyable_rows(con, spec, frame, raw.name, raw.sha256, _la_reference(con))
+        frame = with_lineage(frame, raw, started, spec)
         # Quality gate (issue 5): validate before the raw table changes; a failing file is quarantined.
         from pipelines.quality.gates import validate_before_load
 
@@ -180,8 +188,11 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
         try:
             write_table(con, spec, frame)
             result.rows = frame.height
+            notes = [refused.sentence(raw.name, refused.count + frame["source_row"].n_unique())] if refused else []
             if spec.grain:
-                result.message = coverage(con, spec, raw.sha256).sentence(raw.release)
+                notes.append(coverage(con, spec, raw.sha256).sentence(raw.release))
+            notes = [n.removeprefix("warning: ").rstrip(".") for n in notes if n]
+            result.message = ("warning: " + "; ".join(notes) + ".") if notes else ""
             _record(con, result, raw.release, started)
             con.execute("commit")
         except BaseException:
@@ -274,6 +285,9 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
         results.append(result)
         if on_file:
             on_file(result)
+    # The marks once more over everything this run loaded, each table's new rows now committed.
+    for spec in {spec.table: spec for raw, spec, failure in planned if spec is not None and spec.grain}.values():
+        mark_superseded(con, spec)
     # SEN2 person-level returns (XML or flat export) load after the other local extracts.
     expected = expected_la_numbers(scorecard_la()) if returns else None
     for files in returns:

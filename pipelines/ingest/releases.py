@@ -90,13 +90,13 @@ def mark_superseded(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
         f"select {_target(s)} as target, {keys}, coalesce(release_order, '') as release_order from raw.{s.table}"
         for s in tables)
     con.execute(f"create or replace temp table release_winners as select target, {keys}, "
-                f"max(release_order) as newest from ({union}) group by all")
+                f"max(release_order) as newest from ({union}) group by all").fetchall()
     for s in tables:
         match = " and ".join(f'w."{c}" is not distinct from t."{c}"' for c in grain)
         con.execute(f"""update raw.{s.table} as t set is_superseded = coalesce(t.release_order, '') < w.newest
             from release_winners as w where w.target = {_target(s).replace('"target_source"', 't.target_source')}
-            and {match}""")
-    con.execute("drop table release_winners")
+            and {match}""").fetchall()
+    con.execute("drop table release_winners").fetchall()
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -41,6 +41,8 @@ class SourceSpec:
     older EHC plans main table, whose rows name their table in `target_source` when target_column).
     geo_columns, geo_label, period_column: what the load summary names when a newer release no
     longer carries a geography or period; warn_missing_periods: whether a missing period is worth it.
+    max_refused_share: the share of a file's rows that may be set aside because they cannot be keyed
+    to an LA (pipelines/ingest/row_keys.py); more refuses the file.
     """
 
     table: str
@@ -61,6 +63,7 @@ class SourceSpec:
     geo_label: str = EES_GEO_LABEL
     period_column: str | None = "time_period"
     warn_missing_periods: bool = True
+    max_refused_share: float = 0.01
 
     def matches_name(self, base_name: str) -> bool:
         return re.search(self.name_pattern, without_copy_number(base_name), flags=re.IGNORECASE) is not None
@@ -160,8 +163,7 @@ SOURCES: tuple[SourceSpec, ...] = (
         table="ehcp_main_table", family="ehcp_main_table",
         title="EHC plans release: main table of an earlier edition (SEN2 aggregate return, e.g. 2019, 2023)",
         name_pattern=r"^sen2_mi.*\.csv(\.gz)?$", required=("time_period", "geographic_level"),
-        key=("time_period", "geographic_level", "region_code", "new_la_code", "target_source", "measure"),
-        grain=("target_source", *EES_GRAIN), release_group="ehcp", target_column=True,
+        key=("source_row", "source_column"), grain=("target_source", *EES_GRAIN), release_group="ehcp", target_column=True,
     ),
     SourceSpec(
         table="neet_send", family="ees_csv", title="NEET and not known 16-17 year olds by SEND",

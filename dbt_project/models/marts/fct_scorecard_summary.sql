@@ -34,7 +34,9 @@ counted as (
         count(case when rag_status = 'Contextual' then 1 end) as n_contextual,
         count(case when rag_status = 'No data' and period_key is not null then 1 end)
             as n_no_data_published,
-        count(case when rag_status = 'No data' then 1 end) as n_to_be_defined
+        count(case when rag_status = 'No data' and rag_reason not like 'No data (source not loaded:%' then 1 end)
+            as n_to_be_defined,
+        count(case when rag_reason like 'No data (source not loaded:%' then 1 end) as n_source_not_loaded
     from headline
     group by reporting_period, reporting_date, la_code
 
@@ -65,5 +67,12 @@ select
     || ', ' || cast(n_amber as {{ dbt.type_string() }}) || ' Amber, '
     || cast(n_contextual as {{ dbt.type_string() }}) || ' Contextual. '
     || {{ count_of_measures('n_to_be_defined') }}
-    || ' to be further defined, or where data will be supplied soon.' as summary_sentence
+    || ' to be further defined, or where data will be supplied soon.'
+    || case
+        when n_source_not_loaded > 0
+            then
+                ' ' || {{ count_of_measures('n_source_not_loaded') }}
+                || ' without data because their source was not loaded.'
+        else ''
+    end as summary_sentence
 from counted

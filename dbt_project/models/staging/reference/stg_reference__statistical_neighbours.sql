@@ -12,6 +12,12 @@ with source as (
 select
     vintage,
     valid_from,
+    -- "May 2025 groupings": how the scorecard names the groupings an SN average uses
+    case extract(month from valid_from)
+        when 1 then 'January' when 2 then 'February' when 3 then 'March' when 4 then 'April'
+        when 5 then 'May' when 6 then 'June' when 7 then 'July' when 8 then 'August'
+        when 9 then 'September' when 10 then 'October' when 11 then 'November' else 'December'
+    end || ' ' || cast(extract(year from valid_from) as {{ dbt.type_string() }}) || ' groupings' as groupings_label,
     new_la_code as la_code,
     la_number,
     la_name,

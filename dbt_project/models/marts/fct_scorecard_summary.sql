@@ -34,9 +34,9 @@ counted as (
         count(case when rag_status = 'Contextual' then 1 end) as n_contextual,
         count(case when rag_status = 'No data' and period_key is not null then 1 end)
             as n_no_data_published,
-        count(case when rag_status = 'No data' and rag_reason not like 'No data (source not loaded:%' then 1 end)
+        count(case when rag_status = 'No data' and coalesce(rag_reason, '') not like 'No data (source not loaded:%' then 1 end)
             as n_to_be_defined,
-        count(case when rag_reason like 'No data (source not loaded:%' then 1 end) as n_source_not_loaded
+        count(case when coalesce(rag_reason, '') like 'No data (source not loaded:%' then 1 end) as n_source_not_loaded
     from headline
     group by reporting_period, reporting_date, la_code
 

@@ -8,6 +8,8 @@ path against its own working directory.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import time
@@ -91,13 +93,48 @@ def _describe(result: NodeResult) -> str:
     return f"{kind} {result.name} ({detail})"
 
 
+# dbt reparses the whole project (seconds) when the profile's path changes, and a refresh builds into
+# a new file each run: dbt is pointed at this fixed name, a symbolic link to the run's file, so its
+# partial parse and the database name in its manifest stay the same from run to run.
+STABLE_WAREHOUSE = DBT_PROJECT_DIR / "target" / "warehouse.duckdb"
+
+
+@contextmanager
+def _stable_path(warehouse: Path) -> Iterator[Path]:
+    """`STABLE_WAREHOUSE` linked to `warehouse` while this process holds its lock; else `warehouse`."""
+    link = STABLE_WAREHOUSE
+    link.parent.mkdir(parents=True, exist_ok=True)
+    with open(link.with_name(link.name + ".lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another dbt run uses the link: the plain path (a full parse)
+            yield warehouse
+            return
+        try:
+            for stale in (link, link.with_name(link.name + ".wal")):
+                stale.unlink(missing_ok=True)  # a WAL left by a killed run belongs to another file
+            try:
+                link.symlink_to(warehouse)
+            except OSError:  # no symbolic links here
+                yield warehouse
+                return
+            yield link
+        finally:
+            wal = link.with_name(link.name + ".wal")
+            if wal.exists():  # dbt closes the database (checkpointing it); a WAL left is the run's
+                with contextlib.suppress(OSError):
+                    os.replace(wal, warehouse.with_name(warehouse.name + ".wal"))
+            link.unlink(missing_ok=True)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @contextmanager
 def _environment(warehouse: Path | None) -> Iterator[None]:
     """SEND_WAREHOUSE (absolute) and no dbt telemetry, for the duration of one invocation."""
     saved = {key: os.environ.get(key) for key in ("SEND_WAREHOUSE", "DO_NOT_TRACK", "DBT_SEND_ANONYMOUS_USAGE_STATS")}
     try:
         if warehouse is not None:
-            os.environ["SEND_WAREHOUSE"] = str(Path(warehouse).expanduser().resolve())
+            os.environ["SEND_WAREHOUSE"] = str(warehouse)
         os.environ["DO_NOT_TRACK"] = "1"
         os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
         yield
@@ -131,7 +168,11 @@ def _invoke(command: str, args: list[str], warehouse: Path | None) -> RunSummary
 
     project = str(DBT_PROJECT_DIR)
     started = time.monotonic()
-    with _environment(warehouse):
+    resolved = Path(warehouse).expanduser().resolve() if warehouse is not None else None
+    with contextlib.ExitStack() as stack:
+        if resolved is not None:
+            resolved = stack.enter_context(_stable_path(resolved))
+        stack.enter_context(_environment(resolved))
         try:
             outcome = dbtRunner().invoke([
                 command, "--project-dir", project, "--profiles-dir", project, "--log-format", "text", "--quiet",
@@ -164,11 +205,12 @@ def _invoke(command: str, args: list[str], warehouse: Path | None) -> RunSummary
 
 
 def dbt_build(warehouse: Path, select: str | None = None, vars: dict | None = None,  # noqa: A002 - dbt's word
-              full_refresh: bool = False) -> RunSummary:
+              full_refresh: bool = False, state: Path | None = None) -> RunSummary:
     """Build the dbt project against the warehouse file: seeds, models, data tests and unit tests.
 
     `select` is a dbt selection (e.g. "marts" or "+fct_scorecard"); `vars` are dbt vars such as
-    {"reporting_period": "2025-03-31", "scorecard_la": "E08000007"}. Returns what ran; raises
+    {"reporting_period": "2025-03-31", "scorecard_la": "E08000007"}; `state` a folder with the
+    manifest.json to compare with for `state:` selectors. Returns what ran; raises
     DbtBuildError (a SendScorecardError) naming the models and tests that failed.
     """
     args: list[str] = []
@@ -178,6 +220,8 @@ def dbt_build(warehouse: Path, select: str | None = None, vars: dict | None = No
         args += ["--vars", json.dumps(vars)]
     if full_refresh:
         args.append("--full-refresh")
+    if state is not None:
+        args += ["--state", str(state)]
     return _invoke("build", args, Path(warehouse))
 
 

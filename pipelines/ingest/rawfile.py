@@ -10,6 +10,7 @@ import logging
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 import polars as pl
@@ -33,8 +34,9 @@ class RawFile:
     def base_name(self) -> str:
         return PurePosixPath(self.name.split("!")[-1]).name
 
-    @property
+    @cached_property
     def sha256(self) -> str:
+        """The content hash, computed once per file (the skip check, lineage, gate and log all use it)."""
         return hashlib.sha256(self.data).hexdigest()
 
     @classmethod

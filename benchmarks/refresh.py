@@ -44,12 +44,17 @@ print(json.dumps({"seconds": time.perf_counter() - started, "stages": {},
 """
 REFRESH = """
 import json, resource, sys, time
+from pathlib import Path
 started = time.perf_counter()
 from pipelines.jobs import write_outputs
 from pipelines.refresh import run_refresh
-summary = run_refresh(__import__("pathlib").Path(sys.argv[1]), __import__("pathlib").Path(sys.argv[2]),
-                      write_reports=write_outputs)
-print(json.dumps({"seconds": time.perf_counter() - started, "stages": summary.stage_seconds,
+peaks, current = {}, ["start"]
+def on_stage(stage):  # the peak so far is the previous stage's (max RSS only grows)
+    peaks[current[0]] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    current[0] = stage
+summary = run_refresh(Path(sys.argv[1]), Path(sys.argv[2]), write_reports=write_outputs, on_stage=on_stage)
+on_stage("end")
+print(json.dumps({"seconds": time.perf_counter() - started, "stages": summary.stage_seconds, "peaks": peaks,
                   "status": summary.status, "loaded": len(summary.loaded), "skipped": len(summary.skipped),
                   "refused": len(summary.quarantined),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -141,7 +146,9 @@ def main() -> None:
         floor_seconds = rows[0][1]["wall"]
         print(table(rows, floor_seconds))
         cold = rows[1][1]
-        print(f"\ningest = {cold['stages'].get('ingest', 0) / floor_seconds:.1f}x the floor "
+        print("\npeak memory (MB) by the end of each stage of the cold refresh: "
+              + ", ".join(f"{k} {v:.0f}" for k, v in cold.get("peaks", {}).items()))
+        print(f"ingest = {cold['stages'].get('ingest', 0) / floor_seconds:.1f}x the floor "
               f"({cold['stages'].get('ingest', 0):.1f} s / {floor_seconds:.1f} s); "
               f"{os.cpu_count()} cores, load average now {load_average()}")
     finally:

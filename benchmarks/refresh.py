@@ -24,6 +24,8 @@ import time
 import zipfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the top-level demo package
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EHCP_ZIP = SHARED_DATA / "dfe" / "ehcp-plans-2025" / "education-health-and-care-plans_2025.zip"
 LAIT_PARQUET = SHARED_DATA / "lait" / "bds_long_0.parquet"
@@ -76,7 +78,7 @@ def run_child(code: str, *args: str) -> dict:
 
 def drop_zone(tmp: Path) -> Path:
     """../shared/data plus the demo LA's local extracts, in one drop-zone."""
-    from pipelines.demo.local import generate_local_extracts
+    from demo.local import generate_local_extracts
 
     raw = tmp / "raw"
     shutil.copytree(SHARED_DATA, raw / "national")

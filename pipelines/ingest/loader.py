@@ -54,7 +54,7 @@ def connect_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyCon
     if read_only:
         if not path.exists():
             raise SendScorecardError(
-                f"There is no warehouse at {path} yet: run 'send-scorecard ingest' or 'send-scorecard demo' first."
+                f"There is no warehouse at {path} yet: run 'send-scorecard ingest' or 'make demo' first."
             )
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -126,7 +126,8 @@ def read_csv_text(raw: RawFile) -> pl.DataFrame:
                 raise SourceFormatError(raw.name, problem, row=reader.line_num)
     except csv.Error as exc:
         raise SourceFormatError(raw.name, f"is not valid CSV ({exc})", row=reader.line_num) from exc
-    frame = pl.read_csv(io.StringIO(text), infer_schema=False, has_header=True)
+    # polars parses UTF-8 bytes about twice as fast as a str (which it would copy and re-encode)
+    frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, has_header=True)
     frame = _merge_duplicate_columns(frame, raw.name)
     return frame.with_row_index("source_row", offset=2).with_columns(pl.col("source_row").cast(pl.Int64))
 

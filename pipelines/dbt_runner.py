@@ -9,7 +9,6 @@ path against its own working directory.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import time
@@ -93,39 +92,27 @@ def _describe(result: NodeResult) -> str:
     return f"{kind} {result.name} ({detail})"
 
 
-# dbt reparses the whole project (seconds) when the profile's path changes, and a refresh builds into
-# a new file each run: dbt is pointed at this fixed name, a symbolic link to the run's file, so its
-# partial parse and the database name in its manifest stay the same from run to run.
-STABLE_WAREHOUSE = DBT_PROJECT_DIR / "target" / "warehouse.duckdb"
-
-
 @contextmanager
-def _stable_path(warehouse: Path) -> Iterator[Path]:
-    """`STABLE_WAREHOUSE` linked to `warehouse` while this process holds its lock; else `warehouse`."""
-    link = STABLE_WAREHOUSE
-    link.parent.mkdir(parents=True, exist_ok=True)
-    with open(link.with_name(link.name + ".lock"), "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:  # another dbt run uses the link: the plain path (a full parse)
-            yield warehouse
-            return
-        try:
-            for stale in (link, link.with_name(link.name + ".wal")):
-                stale.unlink(missing_ok=True)  # a WAL left by a killed run belongs to another file
-            try:
-                link.symlink_to(warehouse)
-            except OSError:  # no symbolic links here
-                yield warehouse
-                return
-            yield link
-        finally:
-            wal = link.with_name(link.name + ".wal")
-            if wal.exists():  # dbt closes the database (checkpointing it); a WAL left is the run's
-                with contextlib.suppress(OSError):
-                    os.replace(wal, warehouse.with_name(warehouse.name + ".wal"))
-            link.unlink(missing_ok=True)
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def _moved(warehouse: Path, stable: Path | None) -> Iterator[Path]:
+    """`warehouse` renamed to `stable` for the duration of the block, and back (even on failure).
+
+    dbt reparses the whole project (seconds) when the profile's path changes, and compares the
+    database name (the file's stem) in `state:` selection; a refresh builds into a new file each
+    run, so it builds under one fixed name instead. A WAL left at the fixed name by a killed run
+    belongs to another file and is removed first.
+    """
+    if stable is None or stable == warehouse or not warehouse.exists():
+        yield warehouse
+        return
+    stable.with_name(stable.name + ".wal").unlink(missing_ok=True)
+    os.replace(warehouse, stable)
+    try:
+        yield stable
+    finally:
+        wal = stable.with_name(stable.name + ".wal")
+        if wal.exists():
+            os.replace(wal, warehouse.with_name(warehouse.name + ".wal"))
+        os.replace(stable, warehouse)
 
 
 @contextmanager
@@ -163,7 +150,7 @@ def _release_warehouse() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def _invoke(command: str, args: list[str], warehouse: Path | None) -> RunSummary:
+def _invoke(command: str, args: list[str], warehouse: Path | None, stable: Path | None = None) -> RunSummary:
     from dbt.cli.main import dbtRunner
 
     project = str(DBT_PROJECT_DIR)
@@ -171,7 +158,7 @@ def _invoke(command: str, args: list[str], warehouse: Path | None) -> RunSummary
     resolved = Path(warehouse).expanduser().resolve() if warehouse is not None else None
     with contextlib.ExitStack() as stack:
         if resolved is not None:
-            resolved = stack.enter_context(_stable_path(resolved))
+            resolved = stack.enter_context(_moved(resolved, stable))
         stack.enter_context(_environment(resolved))
         try:
             outcome = dbtRunner().invoke([
@@ -205,12 +192,14 @@ def _invoke(command: str, args: list[str], warehouse: Path | None) -> RunSummary
 
 
 def dbt_build(warehouse: Path, select: str | None = None, vars: dict | None = None,  # noqa: A002 - dbt's word
-              full_refresh: bool = False, state: Path | None = None) -> RunSummary:
+              full_refresh: bool = False, state: Path | None = None, build_as: Path | None = None) -> RunSummary:
     """Build the dbt project against the warehouse file: seeds, models, data tests and unit tests.
 
     `select` is a dbt selection (e.g. "marts" or "+fct_scorecard"); `vars` are dbt vars such as
     {"reporting_period": "2025-03-31", "scorecard_la": "E08000007"}; `state` a folder with the
-    manifest.json to compare with for `state:` selectors. Returns what ran; raises
+    manifest.json to compare with for `state:` selectors; `build_as` a fixed path (same folder) the
+    file is renamed to while dbt runs, so successive builds into different files reuse dbt's partial
+    parse and compare equal under `state:`. Returns what ran; raises
     DbtBuildError (a SendScorecardError) naming the models and tests that failed.
     """
     args: list[str] = []
@@ -222,7 +211,7 @@ def dbt_build(warehouse: Path, select: str | None = None, vars: dict | None = No
         args.append("--full-refresh")
     if state is not None:
         args += ["--state", str(state)]
-    return _invoke("build", args, Path(warehouse))
+    return _invoke("build", args, Path(warehouse), Path(build_as).resolve() if build_as else None)
 
 
 def dbt_parse(warehouse: Path | None = None) -> Path:

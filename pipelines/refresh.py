@@ -115,7 +115,7 @@ def run_refresh(raw_dir: Path, published: Path, *,
                     results = (ingest or _plain_ingest)([raw_dir], build)
                     _note_results(summary, results)
                 elif step == "dbt" and dbt_models_exist():
-                    (dbt or _plain_dbt)(build) if dbt else _selective_dbt(build, plan, results)
+                    (dbt or _plain_dbt)(build) if dbt else _selective_dbt(build, plan, results, published)
                 elif step == "publish":
                     summary.status = "published"
                     summary.seconds = time.monotonic() - started
@@ -166,14 +166,16 @@ def _plain_dbt(warehouse: Path) -> object:
     return dbt_build(warehouse)
 
 
-def _selective_dbt(warehouse: Path, plan: RefreshPlan, results: list[LoadResult]) -> object:
+def _selective_dbt(warehouse: Path, plan: RefreshPlan, results: list[LoadResult], published: Path) -> object:
     """dbt build of what depends on the raw tables this ingest changed and on changed dbt definitions
-    (everything when the plan says so); the build file starts as a copy of the published one."""
+    (everything when the plan says so); the build file starts as a copy of the published one. dbt
+    sees it under the published file's name in the build folder, the same every run."""
     from pipelines.dbt_runner import dbt_build
 
     select = plan.dbt_selection(r.source for r in results if r.status == "loaded" and r.source)
     with plan.state_dir() as state:
-        return dbt_build(warehouse, select=select, state=state if select else None)
+        return dbt_build(warehouse, select=select, state=state if select else None,
+                         build_as=warehouse.parent / published.name)
 
 
 def _manifest() -> Path:

@@ -2,8 +2,8 @@
 
 The fingerprint of a refresh is a hash of everything that decides what it publishes: the content of
 every file in the drop-zone, the dbt project (models, seeds, macros, tests, settings), the pipeline
-code and expectation suites, and the SEND_* settings (hashed, so the pseudonymisation key is never
-stored). A published refresh stores its fingerprint and dbt manifest in `meta.refresh_state` of the
+code and expectation suites, the SEND_* settings (hashed, so the pseudonymisation key is never
+stored) and the versions of DuckDB, polars, dbt and Great Expectations. A published refresh stores its fingerprint and dbt manifest in `meta.refresh_state` of the
 warehouse it publishes, so they are replaced atomically with it.
 
 - Same fingerprint as the published warehouse (and nothing loaded since by another route): the
@@ -37,7 +37,9 @@ IGNORED_SETTINGS = {"SEND_WAREHOUSE", "SEND_RAW", "SEND_SNAPSHOTS_KEPT", "SEND_N
                     "SEND_NOTIFY_COMMAND", "SEND_REFRESH_DAY", "SEND_REFRESH_TIME"}
 DBT_PARTS = ("models", "seeds", "macros", "tests", "dbt_project.yml", "profiles.yml", "packages.yml")
 CODE_PARTS = (PROJECT_ROOT / "pipelines", PROJECT_ROOT / "expectations")
-ALWAYS_REBUILT = "stg_meta__file_loads+"  # every load, refusal or failure is a new row of meta.file_loads
+# Models that read warehouse tables outside the dbt sources (meta.file_loads: every load, refusal or
+# failure is a new row) are rebuilt, with what depends on them, whenever anything was ingested.
+OUTSIDE_SOURCES = "warehouse_relation("
 
 
 def _hash_files(files: Iterable[Path], root: Path) -> dict[str, str]:
@@ -67,11 +69,24 @@ def _digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
+# Packages whose upgrade can change what the same files and models produce.
+ENGINE_PACKAGES = ("duckdb", "polars", "pyarrow", "dbt-core", "dbt-duckdb", "great-expectations", "fastexcel")
+
+
 def settings_digest() -> str:
-    """One hash of the SEND_* settings that can change what a refresh publishes (values never stored)."""
+    """One hash of the SEND_* settings that can change what a refresh publishes (values never stored)
+    and the versions of the engines that compute it."""
+    from importlib.metadata import PackageNotFoundError, version
+
     settings = {k: v for k, v in os.environ.items()
                 if k.startswith("SEND_") and k not in IGNORED_SETTINGS and not k.startswith("SEND_REFRESH_PAUSE")}
-    return _digest(settings)
+    engines = {}
+    for package in ENGINE_PACKAGES:
+        try:
+            engines[package] = version(package)
+        except PackageNotFoundError:
+            engines[package] = None
+    return _digest({"settings": settings, "engines": engines})
 
 
 @dataclass
@@ -97,7 +112,7 @@ class Fingerprint:
         """What differs from `other`, in words (empty when nothing does)."""
         changed = [name for name in ("dbt", "code", "settings") if getattr(self, name) != getattr(other, name)]
         words = {"dbt": "the dbt project", "code": "the pipeline code or expectation suites",
-                 "settings": "the SEND_* settings"}
+                 "settings": "the SEND_* settings or engine versions"}
         out = [words[name] for name in changed]
         files = sorted(n for n in set(self.sources) | set(other.sources)
                        if self.sources.get(n) != other.sources.get(n))
@@ -149,8 +164,10 @@ class RefreshPlan:
         """The dbt --select for the changed raw tables and dbt definitions (None: build everything)."""
         if not self.selective:
             return None
-        return " ".join([ALWAYS_REBUILT, *(f"source:raw.{t}+" for t in sorted(set(changed_tables))),
-                         "state:modified+"])
+        nodes = json.loads(self.previous.manifest).get("nodes", {}).values()
+        outside = sorted(n["name"] + "+" for n in nodes
+                         if n.get("resource_type") == "model" and OUTSIDE_SOURCES in (n.get("raw_code") or ""))
+        return " ".join([*outside, *(f"source:raw.{t}+" for t in sorted(set(changed_tables))), "state:modified+"])
 
     @contextmanager
     def state_dir(self) -> Iterator[Path | None]:

@@ -46,7 +46,7 @@ def test_settings_are_part_of_the_fingerprint_but_never_stored(drop_zone, monkey
     first = Fingerprint.of(drop_zone)
     monkeypatch.setenv("SEND_PSEUDONYM_KEY", "another-secret-key")
     second = Fingerprint.of(drop_zone)
-    assert second.changes_from(first) == ["the SEND_* settings"]
+    assert second.changes_from(first) == ["the SEND_* settings or engine versions"]
     assert "secret" not in json.dumps(second.__dict__)
     monkeypatch.setenv("SEND_WAREHOUSE", "/somewhere/else.duckdb")  # where, not what: no change
     assert Fingerprint.of(drop_zone) == second
@@ -70,7 +70,11 @@ def test_published_state_round_trip_and_unchanged_plan(drop_zone, tmp_path):
 def test_a_changed_file_selects_what_depends_on_its_table(drop_zone, tmp_path):
     published = tmp_path / "send.duckdb"
     manifest = tmp_path / "manifest.json"
-    manifest.write_text("{}")
+    manifest.write_text(json.dumps({"nodes": {
+        "model.p.stg_meta__file_loads": {"name": "stg_meta__file_loads", "resource_type": "model",
+                                         "raw_code": "{{ select_optional(warehouse_relation('meta', 'file_loads')) }}"},
+        "model.p.stg_neet": {"name": "stg_neet", "resource_type": "model", "raw_code": "select * from {{ source('raw', 'neet_send') }}"},
+    }}))
     publish_state(published, plan_refresh(drop_zone, published), manifest=manifest)
     (drop_zone / "national.csv").write_text("a,b\n1,3\n")
     plan = plan_refresh(drop_zone, published)
@@ -97,5 +101,5 @@ def test_code_or_settings_change_means_a_full_build(drop_zone, tmp_path, monkeyp
     publish_state(published, plan_refresh(drop_zone, published), manifest=manifest)
     monkeypatch.setenv("SEND_SCORECARD_LA", "E09000033")
     plan = plan_refresh(drop_zone, published)
-    assert plan.changes == ["the SEND_* settings"]
+    assert plan.changes == ["the SEND_* settings or engine versions"]
     assert plan.dbt_selection(["neet_send"]) is None

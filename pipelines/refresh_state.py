@@ -1,7 +1,7 @@
 """Nothing changed = nothing rebuilt: the refresh's fingerprint and its dbt selection.
 
 The fingerprint of a refresh is a hash of everything that decides what it publishes: the content of
-every file in the drop-zone, the dbt project (models, seeds, macros, tests, settings), the pipeline
+every (visible) file in the drop-zone, data files and the scorecard settings file alike, the dbt project (models, seeds, macros, tests, settings), the pipeline
 code and expectation suites, the SEND_* settings (hashed, so the pseudonymisation key is never
 stored) and the versions of DuckDB, polars, dbt and Great Expectations. A published refresh stores its fingerprint and dbt manifest in `meta.refresh_state` of the
 warehouse it publishes, so they are replaced atomically with it.
@@ -61,7 +61,7 @@ def _tree(root: Path, parts: Iterable[str | Path]) -> list[Path]:
             files.append(path)
         elif path.is_dir():
             files.extend(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                         and not p.name.startswith("."))
+                         and not any(part.startswith(".") for part in p.relative_to(path).parts))
     return files
 
 
@@ -100,10 +100,9 @@ class Fingerprint:
 
     @classmethod
     def of(cls, raw_dir: Path) -> Fingerprint:
-        from pipelines.ingest.rawfile import expand_paths
-
         raw_dir = Path(raw_dir)
-        sources = _hash_files(expand_paths([raw_dir]), raw_dir) if raw_dir.exists() else {}
+        # every visible file, not only data files: the scorecard settings file shapes the reports
+        sources = _hash_files(_tree(raw_dir, ["."]), raw_dir) if raw_dir.exists() else {}
         dbt = _digest(_hash_files(_tree(DBT_PROJECT_DIR, DBT_PARTS), DBT_PROJECT_DIR))
         code = _digest(_hash_files((f for part in CODE_PARTS for f in _tree(part, ["."])), PROJECT_ROOT))
         return cls(sources=sources, dbt=dbt, code=code, settings=settings_digest())

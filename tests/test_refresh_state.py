@@ -16,7 +16,8 @@ def drop_zone(tmp_path):
     (raw / "local").mkdir(parents=True)
     (raw / "national.csv").write_text("a,b\n1,2\n")
     (raw / "local" / "local_offer_visits_2025-06.csv").write_text("date,page,views\n2025-06-01,home,5\n")
-    (raw / "notes.txt").write_text("not a data file")
+    (raw / "scorecard_settings.csv").write_text("kpi_id,priority\nS5,high\n")
+    (raw / ".DS_Store").write_text("hidden")
     return raw
 
 
@@ -32,9 +33,10 @@ def publish_state(published, plan, run_id="run-1", manifest=None, loads=3):
         con.close()
 
 
-def test_fingerprint_hashes_data_files_only_and_sees_one_changed_byte(drop_zone):
+def test_fingerprint_hashes_every_visible_file_and_sees_one_changed_byte(drop_zone):
     first = Fingerprint.of(drop_zone)
-    assert sorted(first.sources) == ["local/local_offer_visits_2025-06.csv", "national.csv"]
+    assert sorted(first.sources) == ["local/local_offer_visits_2025-06.csv", "national.csv",
+                                     "scorecard_settings.csv"]
     assert Fingerprint.of(drop_zone) == first
     (drop_zone / "local" / "local_offer_visits_2025-06.csv").write_text("date,page,views\n2025-06-01,home,6\n")
     changes = Fingerprint.of(drop_zone).changes_from(first)

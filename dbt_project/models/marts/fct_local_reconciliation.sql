@@ -10,7 +10,7 @@ with local_years as (
         kpi_id,
         local_kpi_id,
         measure,
-        cast(year(period_end) as varchar) as period_key,
+        cast(year(period_end) as {{ dbt.type_string() }}) as period_key,
         period_start,
         period_end,
         value as local_value,
@@ -61,7 +61,7 @@ select
     published.denominator as published_denominator,
     published.value_status as published_value_status,
     published.source as published_source,
-    round(local_years.local_value - published.value, 1) as difference,
+    {{ round_to('local_years.local_value - published.value', 1) }} as difference,
     case
         when published.value is not null then 'published'
         else 'provisional / local'
@@ -69,16 +69,16 @@ select
     case
         when published.value is not null
             then
-                'Published ' || local_years.period_key || ' figure ' || cast(published.value as varchar)
-                || ' (' || published.source || '); the casework gives ' || cast(local_years.local_value as varchar)
+                'Published ' || local_years.period_key || ' figure ' || cast(published.value as {{ dbt.type_string() }})
+                || ' (' || published.source || '); the casework gives ' || cast(local_years.local_value as {{ dbt.type_string() }})
                 || '. The scorecard uses the published figure.'
         when published.value_status is not null
             then
                 'The published ' || local_years.period_key || ' figure is ' || replace(published.value_status, '_', ' ')
-                || '; the casework gives ' || cast(local_years.local_value as varchar) || '.'
+                || '; the casework gives ' || cast(local_years.local_value as {{ dbt.type_string() }}) || '.'
         else
             'No figure for ' || local_years.period_key || ' has been published yet; the casework gives '
-            || cast(local_years.local_value as varchar) || ' (provisional).'
+            || cast(local_years.local_value as {{ dbt.type_string() }}) || ' (provisional).'
     end as note
 from local_years
 left join published

@@ -1,40 +1,23 @@
-"""The `send-scorecard` command: demo, ingest, status and sql for BI analysts and JSNA authors.
+"""The `send-scorecard` command: ingest, refresh, runs, status and sql for BI analysts and JSNA authors.
 
 A mistake the user can fix prints one sentence and exits with status 1; no traceback.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipelines import config
+from pipelines.console import console, friendly_errors, out
 from pipelines.errors import SendScorecardError
-
-console = Console(stderr=True)
-# Piped output (cron logs, CI) gets a wide table instead of rich's 80-column default.
-out = Console() if sys.stdout.isatty() else Console(width=160)
-
-
-def friendly_errors(command):
-    """Print a SendScorecardError as one sentence and exit 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except SendScorecardError as exc:
-            console.print(f"[bold red]Error:[/] {exc}", highlight=False)
-            sys.exit(1)
-
-    return wrapper
+from pipelines.suppression import escape_formulas
 
 
 @click.group()
@@ -65,11 +48,11 @@ def run_ingest(paths: list[Path], warehouse: Path) -> list:
         table.add_column(column, justify="right" if column == "rows" else "left")
     for r in results:
         colour = {"loaded": "green", "skipped": "dim", "failed": "red", "quarantined": "yellow"}[r.status]
-        table.add_row(r.file, r.source or "?", f"{r.rows:,}", f"[{colour}]{r.status}[/]")
+        table.add_row(Text(r.file), Text(r.source or "?"), f"{r.rows:,}", f"[{colour}]{r.status}[/]")
     out.print(table)
     for r in results:
         if r.status in ("failed", "quarantined"):
-            console.print(f"[red]{r.message}[/]", highlight=False)
+            console.print(Text(r.message, style="red"), highlight=False)
     return results
 
 
@@ -98,7 +81,8 @@ def status() -> None:
     for column in ("source", "rows", "periods", "last load", "files", "sha256"):
         table.add_column(column)
     for r in rows:
-        table.add_row(r["source"], f"{r['rows']:,}", r["periods"], r["last_load"], str(r["files"]), r["sha256"])
+        table.add_row(*(Text(str(v)) for v in (r["source"], f"{r['rows']:,}", r["periods"], r["last_load"], r["files"],
+                                               r["sha256"])))
     out.print(table)
 
 
@@ -118,16 +102,17 @@ def sql(query: str, fmt: str, output: Path | None) -> None:
         for column in frame.columns:
             table.add_column(column)
         for row in frame.head(500).iter_rows():
-            table.add_row(*["" if v is None else str(v) for v in row])
+            table.add_row(*[Text("" if v is None else str(v)) for v in row])
         out.print(table)
         if frame.height > 500:
             console.print(f"(first 500 of {frame.height:,} rows; use --format csv for all)")
     elif fmt == "csv":
+        safe = escape_formulas(frame)  # nested types as JSON text; no cell can be a live formula
         if output:
-            frame.write_csv(output)
-            console.print(f"Wrote {frame.height:,} rows to {output}")
+            safe.write_csv(output)
+            console.print(Text(f"Wrote {frame.height:,} rows to {output}"))
         else:
-            sys.stdout.write(frame.write_csv())
+            sys.stdout.write(safe.write_csv())
     else:
         if not output:
             raise SendScorecardError("--format parquet needs --output FILE.")
@@ -135,10 +120,9 @@ def sql(query: str, fmt: str, output: Path | None) -> None:
         console.print(f"Wrote {frame.height:,} rows to {output}")
 
 
-@main.command()
-@friendly_errors
-def refresh() -> None:
-    """Run the full refresh (as the monthly schedule does): load, build, test, publish atomically."""
+def refresh_with_progress(started_by: str = "cli"):
+    """The refresh as `send-scorecard refresh` and `make demo` run it: stage lines, the ingest table,
+    the summary sentence and the report paths. Returns the RefreshSummary."""
     from pipelines.jobs import write_outputs
     from pipelines.refresh import run_refresh
 
@@ -146,9 +130,17 @@ def refresh() -> None:
         config.raw_dir(), config.warehouse_path(), ingest=run_ingest, write_reports=write_outputs,
         on_stage=lambda stage: console.print(f"[bold]{stage}[/] ..."),
     )
-    console.print(summary.sentence(), highlight=False)
+    console.print(Text(summary.sentence()), highlight=False)
     for path in summary.reports:
         out.print(path, highlight=False)
+    return summary
+
+
+@main.command()
+@friendly_errors
+def refresh() -> None:
+    """Run the full refresh (as the monthly schedule does): load, build, test, publish atomically."""
+    refresh_with_progress("cli")
 
 
 @main.command()
@@ -165,9 +157,9 @@ def runs(limit: int) -> None:
     for run in read_runs(config.warehouse_path(), limit):
         outcome = run["status"] + (f" at {run['failed_step']}" if run.get("failed_step") else "")
         detail = run.get("message") or "; ".join(run.get("rag_changes", []))
-        table.add_row(run["run_id"], run["started_at"], outcome, str(len(run["loaded"])), str(len(run["skipped"])),
-                      str(len(run["quarantined"])), str(run.get("kpis_changed", 0)), str(len(run.get("rag_changes", []))),
-                      f"{run['seconds']:.0f}", detail[:160])
+        table.add_row(*(Text(str(v)) for v in (
+            run["run_id"], run["started_at"], outcome, len(run["loaded"]), len(run["skipped"]), len(run["quarantined"]),
+            run.get("kpis_changed", 0), len(run.get("rag_changes", [])), f"{run['seconds']:.0f}", detail[:160])))
     out.print(table)
 
 
@@ -180,38 +172,6 @@ def docs(out_dir: Path | None) -> None:
 
     page = build_docs(out_dir)
     out.print(f"Documentation: {page}", highlight=False)
-
-
-@main.command("generate-demo")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Folder to write to (default SEND_RAW).")
-@click.option("--seed", default=20241, show_default=True)
-@click.option("--scale", default=1, show_default=True, help="Multiply the data volume (for benchmarks).")
-@friendly_errors
-def generate_demo_command(out_dir: Path | None, seed: int, scale: int) -> None:
-    """Write the synthetic demo data set (national files in the real formats)."""
-    from pipelines.demo.generate import generate_demo
-
-    files = generate_demo(out_dir or config.raw_dir(), seed=seed, scale=scale)
-    console.print(f"Wrote {len(files)} demo files to {out_dir or config.raw_dir()}")
-
-
-@main.command()
-@click.option("--seed", default=20241, show_default=True)
-@friendly_errors
-def demo(seed: int) -> None:
-    """Generate the demo data, load it and build everything that exists (the main job on demo data)."""
-    from pipelines.jobs import run_main_job
-
-    summary = run_main_job(config.raw_dir(), config.warehouse_path(), generate_demo_seed=seed, console=console,
-                           ingest=run_ingest)
-    console.print(summary.sentence(), highlight=False)
-    from pipelines.reports.docs import build_docs
-
-    out.print("Reports:")
-    for path in summary.reports:
-        out.print(f"  {path}", highlight=False)
-    out.print(f"  {build_docs()}  (warehouse documentation)", highlight=False)
-    out.print(f"Warehouse: {config.warehouse_path()} (try: send-scorecard status)", highlight=False)
 
 
 from pipelines.reports.cli_report import export, report  # noqa: E402

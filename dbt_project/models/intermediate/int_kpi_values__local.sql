@@ -43,11 +43,11 @@ with unioned as (
 catalogue_measures as (
 
     select
-        local_kpi_id,
-        measure,
-        kpi_id,
-        scorecard_period_type,
-        source
+        catalogue_measures.local_kpi_id,
+        catalogue_measures.measure,
+        catalogue_measures.kpi_id,
+        catalogue_measures.scorecard_period_type,
+        catalogue_measures.source
     from (
         values
         ('S5', 'pct_within_20_weeks_excl_exceptions', 'S5', 'rolling_12_months', 'local_ehcp_casework'),

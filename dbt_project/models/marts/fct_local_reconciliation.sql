@@ -69,8 +69,10 @@ select
     case
         when published.value is not null
             then
-                'Published ' || local_years.period_key || ' figure ' || cast(published.value as {{ dbt.type_string() }})
-                || ' (' || published.source || '); the casework gives ' || cast(local_years.local_value as {{ dbt.type_string() }})
+                'Published ' || local_years.period_key || ' figure '
+                || cast(published.value as {{ dbt.type_string() }})
+                || ' (' || published.source || '); the casework gives '
+                || cast(local_years.local_value as {{ dbt.type_string() }})
                 || '. The scorecard uses the published figure.'
         when published.value_status is not null
             then

@@ -12,9 +12,9 @@ with requests as (
 measures as (
 
     select
-        kpi_id,
-        measure,
-        unit
+        measures.kpi_id,
+        measures.measure,
+        measures.unit
     from (
         values
         ('S5', 'pct_within_20_weeks_excl_exceptions', 'percent'),

@@ -48,7 +48,7 @@ STALE_AFTER = dt.timedelta(days=2 * 365)
 MARTS = ("dim_la", "dim_kpi", "dim_period", "fct_kpi_values", "fct_kpi_benchmarks", "fct_scorecard",
          "fct_scorecard_summary")
 
-RAG_ORDER = ("Green", "Amber", "Red", "Contextual", "No data")
+RAG_ORDER = ("Green", "Amber", "Red", "Not rated", "Context", "No data")
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,13 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
                   f"{SUPPRESSED_SYMBOL} in this published version; the rating is the warehouse's")
     row["rag_reason"] = reason
     row["rag_reason_words"] = reason.split(": ", 1)[1] if ": " in reason else reason
+    row["rag_label"] = row["rag_status"]
+    row["rag_class"] = row["rag_status"].replace(" ", "").capitalize() if row["rag_status"] else ""
     row["source_title"] = source_title(row["source"])
+    row["source_note"] = (f"Source: {row['source_title']}" + (f", release {row['release']}" if row["release"] else "")
+                          if row["source"] else None)
+    row.setdefault("settings_words", [])
+    row.setdefault("commentary", None)
     flags = []
     if row["period_end"] is not None and report_date - row["period_end"] > STALE_AFTER:
         flags.append(f"Stale: the latest published figure is for {row['period_label']}")
@@ -367,11 +373,22 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
         pipeline_run=_pipeline_run(con), data=data,
     )
     report.families = [
-        {"code": code, "title": title, "rows": [r for r in report.rated_rows if r["family"] == code],
-         "n_catalogue": sum(1 for r in rows if r["family"] == code)}
+        _family(code, f"{code}: {title}", title, [r for r in report.rated_rows if r["family"] == code],
+                sum(1 for r in rows if r["family"] == code))
         for code, title in FAMILY_TITLES.items()
     ]
     return report
+
+
+def _family(code: str, heading: str, title: str, rows: list[dict], n_catalogue: int) -> dict:
+    """One table of the scorecard: its rows, and their notes (sources and flags) numbered once each,
+    in the order they first appear; each row gets `note_refs`, the numbers of its notes."""
+    notes: dict[str, int] = {}
+    for row in rows:
+        texts = [t for t in (row["source_note"], *row["flags"]) if t]
+        row["note_refs"] = [notes.setdefault(text, len(notes) + 1) for text in texts]
+    return {"code": code, "heading": heading, "title": title, "rows": rows, "n_catalogue": n_catalogue,
+            "notes": [{"n": n, "text": text} for text, n in notes.items()]}
 
 
 def _suppress_data(data: pl.DataFrame, threshold: int) -> pl.DataFrame:

@@ -27,7 +27,8 @@ RAG_STYLES = {
     "Green": ("00703C", "FFFFFF"),
     "Amber": ("FFBF47", "0B0C0C"),
     "Red": ("B3261E", "FFFFFF"),
-    "Contextual": ("E8E8E8", "0B0C0C"),
+    "Not rated": ("E8E8E8", "0B0C0C"),
+    "Context": ("E8E8E8", "0B0C0C"),
     "No data": ("FFFFFF", "505A5F"),
 }
 HEADER_FILL = PatternFill("solid", start_color="0B0C0C", end_color="0B0C0C")
@@ -189,7 +190,8 @@ def _summary_sheet(ws: Worksheet, report) -> None:
         ("Green", s["n_green"], s["n_green_improving"], s["n_green_declining"]),
         ("Amber", s["n_amber"], None, None),
         ("Red", s["n_red"], s["n_red_improving"], s["n_red_declining"]),
-        ("Contextual", s["n_contextual"], None, None),
+        ("Not rated", s["n_not_rated"], None, None),
+        ("Context", s["n_context"], None, None),
         ("No data", s["n_to_be_defined"], None, None),
     ):
         row += 1

@@ -19,14 +19,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/send-scorecard demo
+	$(BIN)/python -m demo
 
 # The Dagster UI with the schedule and the drop-zone sensor (http://127.0.0.1:3000).
 dagster: $(STAMP)
 	DAGSTER_HOME=$(CURDIR)/.dagster_home PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster dev -m pipelines.definitions
 
 lint: $(STAMP)
-	$(BIN)/ruff check pipelines tests benchmarks
+	$(BIN)/ruff check pipelines demo tests benchmarks
 	@if ls dbt_project/models/*/*.sql dbt_project/models/*/*/*.sql >/dev/null 2>&1; then \
 		cd dbt_project && ../$(BIN)/sqlfluff lint models --processes 2; fi
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
 from pipelines.ingest.loader import connect_warehouse, ingest_paths
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the top-level demo package
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -81,7 +84,7 @@ def main() -> None:
             bench("EHC plans release zip alone", [ehcp], tmp / "ehcp.duckdb")
         else:
             print(f"{SHARED_DATA} is absent: real-data figures skipped")
-        from pipelines.demo.generate import generate_demo
+        from demo.generate import generate_demo
 
         started = time.perf_counter()
         generate_demo(tmp / "demo", seed=20241, scale=args.scale, with_local=False)

@@ -26,7 +26,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from pipelines.demo.local import DEMO_PSEUDONYM_KEY, generate_local_extracts  # noqa: E402
+from demo.local import DEMO_PSEUDONYM_KEY, generate_local_extracts  # noqa: E402
 from pipelines.ingest.pseudonymise import PSEUDONYM_KEY_ENV  # noqa: E402
 
 TABLES = ("local_ehcp_casework", "local_exclusions", "local_offer_visits", "local_training",

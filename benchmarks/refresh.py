@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from pipelines.jobs import write_outputs
 from pipelines.refresh import run_refresh
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the top-level demo package
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -26,13 +29,13 @@ def peak_mb() -> float:
 
 def drop_zone(tmp: Path) -> Path:
     """../shared/data (when present) plus the demo LA's local extracts, in one drop-zone."""
-    from pipelines.demo.local import generate_local_extracts
+    from demo.local import generate_local_extracts
 
     raw = tmp / "raw"
     if SHARED_DATA.is_dir():
         shutil.copytree(SHARED_DATA, raw / "national")
     else:
-        from pipelines.demo.generate import generate_demo
+        from demo.generate import generate_demo
 
         print(f"{SHARED_DATA} is absent: using the national demo data instead")
         generate_demo(raw, seed=20241, with_local=False)

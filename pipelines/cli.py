@@ -1,40 +1,21 @@
-"""The `send-scorecard` command: demo, ingest, status and sql for BI analysts and JSNA authors.
+"""The `send-scorecard` command: ingest, refresh, runs, status and sql for BI analysts and JSNA authors.
 
 A mistake the user can fix prints one sentence and exits with status 1; no traceback.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipelines import config
+from pipelines.console import console, friendly_errors, out
 from pipelines.errors import SendScorecardError
-
-console = Console(stderr=True)
-# Piped output (cron logs, CI) gets a wide table instead of rich's 80-column default.
-out = Console() if sys.stdout.isatty() else Console(width=160)
-
-
-def friendly_errors(command):
-    """Print a SendScorecardError as one sentence and exit 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except SendScorecardError as exc:
-            console.print(f"[bold red]Error:[/] {exc}", highlight=False)
-            sys.exit(1)
-
-    return wrapper
 
 
 @click.group()
@@ -135,10 +116,9 @@ def sql(query: str, fmt: str, output: Path | None) -> None:
         console.print(f"Wrote {frame.height:,} rows to {output}")
 
 
-@main.command()
-@friendly_errors
-def refresh() -> None:
-    """Run the full refresh (as the monthly schedule does): load, build, test, publish atomically."""
+def refresh_with_progress(started_by: str = "cli"):
+    """The refresh as `send-scorecard refresh` and `make demo` run it: stage lines, the ingest table,
+    the summary sentence and the report paths. Returns the RefreshSummary."""
     from pipelines.jobs import write_outputs
     from pipelines.refresh import run_refresh
 
@@ -149,6 +129,14 @@ def refresh() -> None:
     console.print(summary.sentence(), highlight=False)
     for path in summary.reports:
         out.print(path, highlight=False)
+    return summary
+
+
+@main.command()
+@friendly_errors
+def refresh() -> None:
+    """Run the full refresh (as the monthly schedule does): load, build, test, publish atomically."""
+    refresh_with_progress("cli")
 
 
 @main.command()
@@ -180,38 +168,6 @@ def docs(out_dir: Path | None) -> None:
 
     page = build_docs(out_dir)
     out.print(f"Documentation: {page}", highlight=False)
-
-
-@main.command("generate-demo")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Folder to write to (default SEND_RAW).")
-@click.option("--seed", default=20241, show_default=True)
-@click.option("--scale", default=1, show_default=True, help="Multiply the data volume (for benchmarks).")
-@friendly_errors
-def generate_demo_command(out_dir: Path | None, seed: int, scale: int) -> None:
-    """Write the synthetic demo data set (national files in the real formats)."""
-    from pipelines.demo.generate import generate_demo
-
-    files = generate_demo(out_dir or config.raw_dir(), seed=seed, scale=scale)
-    console.print(f"Wrote {len(files)} demo files to {out_dir or config.raw_dir()}")
-
-
-@main.command()
-@click.option("--seed", default=20241, show_default=True)
-@friendly_errors
-def demo(seed: int) -> None:
-    """Generate the demo data, load it and build everything that exists (the main job on demo data)."""
-    from pipelines.jobs import run_main_job
-
-    summary = run_main_job(config.raw_dir(), config.warehouse_path(), generate_demo_seed=seed, console=console,
-                           ingest=run_ingest)
-    console.print(summary.sentence(), highlight=False)
-    from pipelines.reports.docs import build_docs
-
-    out.print("Reports:")
-    for path in summary.reports:
-        out.print(f"  {path}", highlight=False)
-    out.print(f"  {build_docs()}  (warehouse documentation)", highlight=False)
-    out.print(f"Warehouse: {config.warehouse_path()} (try: send-scorecard status)", highlight=False)
 
 
 from pipelines.reports.cli_report import export, report  # noqa: E402

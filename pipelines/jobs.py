@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-
-from rich.console import Console
 
 from pipelines import config
 from pipelines.config import DBT_PROJECT_DIR
@@ -27,17 +24,3 @@ def write_outputs(published: Path, la: str | None = None) -> list[Path]:
         *write_reports(published, la, publication=True),
         write_report(published),
     ]
-
-
-def run_main_job(raw_dir: Path, warehouse: Path, *, console: Console, ingest: Callable,
-                 generate_demo_seed: int | None = None):
-    """Optionally write the demo data, then the refresh: load, build, test, publish, report."""
-    from pipelines.refresh import run_refresh
-
-    if generate_demo_seed is not None:
-        from pipelines.demo.generate import generate_demo
-
-        console.print(f"Writing demo data to {raw_dir} (seed {generate_demo_seed})")
-        generate_demo(raw_dir, seed=generate_demo_seed)
-    return run_refresh(raw_dir, warehouse, ingest=ingest, write_reports=write_outputs,
-                       on_stage=lambda stage: console.print(f"[bold]{stage}[/] ..."))

@@ -25,7 +25,7 @@ MARTS = ["dim_la", "dim_kpi", "dim_period", "fct_kpi_values", "fct_kpi_benchmark
 @pytest.fixture(scope="module")
 def demo_build(tmp_path_factory) -> tuple[Path, RunSummary]:
     """The demo data loaded into a fresh warehouse in tmp and built with dbt (once for this module)."""
-    from pipelines.demo.generate import generate_demo
+    from demo.generate import generate_demo
     from pipelines.ingest.loader import connect_warehouse, ingest_paths
 
     root = tmp_path_factory.mktemp("dbt_demo")

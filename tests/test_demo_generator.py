@@ -14,7 +14,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.demo.generate import generate_demo, main
+from demo.generate import generate_demo, main
 
 REAL = Path(__file__).parents[2] / "shared" / "data"
 needs_real_data = pytest.mark.skipif(

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from openpyxl import Workbook
 
-from pipelines.demo.local import (
+from demo.local import (
     BAD_LOCAL_EXTRACTS,
     DEMO_PSEUDONYM_KEY,
     generate_local_extracts,

@@ -30,7 +30,7 @@ MONTHLY_ON_SCORECARD = ["S5", "S5_inc", "S6", "S9", "S10", "S11", "S12", "S13", 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, RunSummary]:
     """The demo (with local extracts) loaded into a fresh warehouse in tmp and built with dbt."""
-    from pipelines.demo.generate import generate_demo
+    from demo.generate import generate_demo
     from pipelines.ingest.loader import connect_warehouse, ingest_paths
 
     root = tmp_path_factory.mktemp("local_kpis")

@@ -319,7 +319,7 @@ def test_all_kpis_share_one_layout(tmp_path):
 
 @pytest.mark.slow
 def test_reference_kpis_run_over_the_demo_warehouse(tmp_path, monkeypatch):
-    from pipelines.demo.local import DEMO_PSEUDONYM_KEY, generate_local_extracts
+    from demo.local import DEMO_PSEUDONYM_KEY, generate_local_extracts
     from pipelines.ingest.loader import connect_warehouse, ingest_paths
     from pipelines.ingest.pseudonymise import PSEUDONYM_KEY_ENV
 

@@ -39,7 +39,7 @@ def fingerprint(warehouse: Path) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def published_demo(tmp_path_factory):
     """A drop-zone with the demo data and a warehouse published from it once."""
-    from pipelines.demo.generate import generate_demo
+    from demo.generate import generate_demo
 
     root = tmp_path_factory.mktemp("refresh")
     raw = root / "raw"

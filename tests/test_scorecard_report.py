@@ -65,7 +65,7 @@ def _once(tmp_path_factory, name: str, build) -> Path:
 
 def built_demo_warehouse(tmp_path_factory) -> Path:
     """The demo data (seed 20241) loaded and built, once per test run."""
-    from pipelines.demo.generate import generate_demo
+    from demo.generate import generate_demo
 
     def build(root: Path) -> None:
         generate_demo(root / "raw", seed=20241)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from pipelines.ingest.sources import EES_GEOGRAPHY_COLUMNS, SOURCES, SOURCES_BY_TABLE, SourceSpec
 from pipelines.ingest.values import VALUE_STATUSES
+from pipelines.quality.suite_files import DISTINCT_SAFE, expectation_columns, suites_dir
 
 LINEAGE_COLUMNS = ("source_row", "source_file", "file_sha256", "release", "loaded_at")
 GX_SEVERITY = {"fail": "critical", "warn": "warning"}
@@ -596,8 +597,6 @@ def build_suite(spec: SourceSpec) -> dict:
 
 def assign_frames(expectations: list[dict], frames: dict[str, list[str]]) -> None:
     """Mark each expectation that can run on a distinct frame (`meta.frame`); see suites.DISTINCT_SAFE."""
-    from pipelines.quality.suites import DISTINCT_SAFE, expectation_columns
-
     for expectation in expectations:
         if expectation["type"] not in DISTINCT_SAFE:
             continue
@@ -630,8 +629,6 @@ def write_suites(directory: Path, check_only: bool = False, tables: list[str] | 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipelines.quality.suites import suites_dir
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report files that differ; exit 1 if any")
     parser.add_argument("--dir", type=Path, default=None, help="folder to write (default: expectations/)")

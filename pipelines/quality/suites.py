@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -17,16 +16,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.config import PROJECT_ROOT
 from pipelines.ingest.sources import SourceSpec
+from pipelines.quality.build_suites import build_suite
+from pipelines.quality.suite_files import (  # noqa: F401 (re-exported for the gates and tests)
+    DISTINCT_SAFE,
+    condition_text,
+    expectation_columns,
+    suites_dir,
+)
 
 log = logging.getLogger(__name__)
-
-
-def suites_dir() -> Path:
-    """The folder of the reviewed suites (SEND_EXPECTATIONS, default <project>/expectations)."""
-    env = os.environ.get("SEND_EXPECTATIONS")
-    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "expectations"
 
 
 def load_suite(spec: SourceSpec) -> tuple[dict, bool]:
@@ -34,8 +33,6 @@ def load_suite(spec: SourceSpec) -> tuple[dict, bool]:
     path = suites_dir() / f"{spec.table}.json"
     if path.exists():
         return _read_suite(path, path.stat().st_mtime_ns), True
-    from pipelines.quality.build_suites import build_suite
-
     log.warning("No reviewed expectation suite for %s (%s); using the generic checks from its SourceSpec. "
                 "Add a definition to pipelines/quality/build_suites.py and run it.", spec.table, path)
     return build_suite(spec), False
@@ -140,42 +137,6 @@ def _national_minus_regions(frame: pl.DataFrame, helper: dict) -> pl.DataFrame:
 
 
 # --- the frame GX validates ---------------------------------------------------------------------------
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
-_CONDITION_WORDS = frozenset({"and", "or", "not", "in", "is", "True", "False", "None"})
-
-# Expectations whose result depends only on the set of distinct combinations of the columns they read,
-# so they can be validated on a de-duplicated frame (with each combination's row count as weight).
-DISTINCT_SAFE = frozenset({
-    "expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set",
-    "expect_column_values_to_be_between", "expect_column_values_to_not_be_null", "expect_column_values_to_be_null",
-    "expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex",
-    "expect_column_values_to_match_regex_list", "expect_column_values_to_match_like_pattern",
-    "expect_column_value_lengths_to_be_between", "expect_column_value_lengths_to_equal",
-    "expect_column_values_to_match_strftime_format", "expect_column_pair_values_a_to_be_greater_than_b",
-    "expect_column_pair_values_to_be_equal", "expect_column_pair_values_to_be_in_set",
-    "expect_column_distinct_values_to_be_in_set", "expect_column_distinct_values_to_contain_set",
-    "expect_column_distinct_values_to_equal_set",
-})
-
-
-def condition_text(kwargs: dict) -> str:
-    condition = kwargs.get("row_condition") or ""
-    if isinstance(condition, dict):
-        condition = condition.get("pass_through_filter", "")
-    return str(condition)
-
-
-def expectation_columns(expectation: dict) -> set[str]:
-    """Every column an expectation reads: its column arguments and the names in its row condition."""
-    kwargs = expectation["kwargs"]
-    used = {kwargs[k] for k in ("column", "column_A", "column_B") if isinstance(kwargs.get(k), str)}
-    used.update(kwargs.get("column_list") or ())
-    condition = _QUOTED.sub(" ", condition_text(kwargs))
-    used.update(name for name in _IDENTIFIER.findall(condition) if name not in _CONDITION_WORDS)
-    return used
-
 
 def used_columns(suite: dict, columns: list[str]) -> set[str]:
     """Columns of `columns` that any expectation of `suite` reads."""

@@ -6,7 +6,6 @@ query it and never block a refresh.
 
 from __future__ import annotations
 
-import functools
 import time
 from pathlib import Path
 
@@ -14,23 +13,11 @@ import click
 from rich.console import Console
 
 from pipelines import config
+from pipelines.console import friendly_errors
 from pipelines.errors import SendScorecardError
 from pipelines.reports.export import FORMATS, GEOGRAPHIES
 
 console = Console(stderr=True)
-
-
-def _friendly(command):
-    """pipelines.cli.friendly_errors (one sentence, exit 1), looked up when the command runs:
-    pipelines.cli imports this module, so importing it here at import time would be circular."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        from pipelines.cli import friendly_errors
-
-        return friendly_errors(command)(*args, **kwargs)
-
-    return wrapper
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -49,7 +36,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
                    "SEND_SUPPRESSION_THRESHOLD (default 5), and rates built on them, are shown as c.")
 @click.option("--out-dir", type=click.Path(path_type=Path), default=None,
               help="Folder to write to (default: reports/ beside the warehouse).")
-@_friendly
+@friendly_errors
 def report(la: str, period: str | None, publication: bool, out_dir: Path | None) -> None:
     """Write an LA's scorecard as a self-contained HTML page and an Excel workbook.
 
@@ -85,7 +72,7 @@ def report(la: str, period: str | None, publication: bool, out_dir: Path | None)
                    "output stays inside it). Needed with --include-small-numbers.")
 @click.option("--include-provisional", is_flag=True,
               help="Also export the LA's own monthly figures from local extracts (provisional, not published).")
-@_friendly
+@friendly_errors
 def export(kpis: tuple[str, ...], las: tuple[str, ...], geographies: tuple[str, ...], years: str | None,
            fmt: str | None, output: Path, include_small_numbers: bool, local_data_rights: bool,
            include_provisional: bool) -> None:

@@ -110,7 +110,7 @@ def check_marts(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
     if missing:
         raise SendScorecardError(
             f"The warehouse {warehouse} has no {', '.join('marts.' + m for m in missing)} yet: "
-            "run 'send-scorecard refresh' (or 'send-scorecard demo') to build the models first.")
+            "run 'send-scorecard refresh' (or 'make demo') to build the models first.")
 
 
 def resolve_la(con: duckdb.DuckDBPyConnection, text: str) -> LocalAuthority:

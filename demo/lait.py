@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from pipelines.demo import formats, geography
-from pipelines.demo.geography import LocalAuthority
-from pipelines.demo.lait_measures import MEASURES, LaitMeasure
-from pipelines.demo.world import TINY_PLACES, World, rng_for
+from demo import formats, geography
+from demo.geography import LocalAuthority
+from demo.lait_measures import MEASURES, LaitMeasure
+from demo.world import TINY_PLACES, World, rng_for
 
 # LAIT spells a few LAs differently from the LA lookup.
 LAIT_NAMES = {

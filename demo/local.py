@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 from openpyxl import Workbook
 
-from pipelines.demo.formats import save_workbook
+from demo.formats import save_workbook
 from pipelines.ingest.la_reference import bundled_la_reference
 from pipelines.ingest.pseudonymise import PSEUDONYM_KEY_ENV
 

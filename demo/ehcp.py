@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.demo import ees, formats, geography
-from pipelines.demo.ees import Breakdown, Count, Percent
-from pipelines.demo.world import TIMELINESS_CELLS, World, rng_for
+from demo import ees, formats, geography
+from demo.ees import Breakdown, Count, Percent
+from demo.world import TIMELINESS_CELLS, World, rng_for
 
 RELEASE_YEAR = 2025
 # The release keeps the county-council codes of these LAs after they became unitary.

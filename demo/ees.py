@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.demo import formats, geography
-from pipelines.demo.geography import LocalAuthority, Region
+from demo import formats, geography
+from demo.geography import LocalAuthority, Region
 
 COUNTRY = ("E92000001", "England")
 

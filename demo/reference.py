@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pipelines.demo import formats, geography
-from pipelines.demo.geography import LocalAuthority
+from demo import formats, geography
+from demo.geography import LocalAuthority
 
 COLUMNS = tuple(
     "new_la_code,la_name,date_of_operation,date_of_termination,parent_geography_code,entity_code,"

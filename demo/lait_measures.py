@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.demo import formats, geography
-from pipelines.demo.world import TINY_PLACES, World
+from demo import formats, geography
+from demo.world import TINY_PLACES, World
 
 Compute = Callable[[World, list[str], int], float | None]
 LINE = "\r\r\n"  # how LAIT's dictionary (written on Windows from Windows text) breaks lines inside a field

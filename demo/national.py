@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.demo import ees, formats, geography
-from pipelines.demo.world import DEMO_LA, TINY_PLACES, World, level, rng_for
+from demo import ees, formats, geography
+from demo.world import DEMO_LA, TINY_PLACES, World, level, rng_for
 
 # -- NEET and not known ----------------------------------------------------------------------------------
 

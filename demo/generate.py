@@ -1,7 +1,7 @@
 """Generate the demo data set: synthetic national SEND data for every English LA, written in the exact
 formats of the real DfE files (names, columns, encodings, symbols and quirks), deterministically from a seed.
 
-    python -m pipelines.demo.generate OUT_DIR [--seed N] [--scale N]
+    python -m demo generate OUT_DIR [--seed N] [--scale N]
 
 `scale` multiplies the volume for benchmarks by reaching further back in time (scale 10 gives about ten
 times the rows); the reference files (LA lookup, LA list, SN groups, data dictionary) and the one-year KS4
@@ -14,9 +14,9 @@ import argparse
 import time
 from pathlib import Path
 
-from pipelines.demo import ehcp, geography, lait, national, reference
-from pipelines.demo.local import generate_local_extracts
-from pipelines.demo.world import World
+from demo import ehcp, geography, lait, national, reference
+from demo.local import generate_local_extracts
+from demo.world import World
 
 
 def generate_demo(raw_dir: Path, seed: int = 20241, scale: int = 1, with_local: bool = True) -> list[Path]:
@@ -47,7 +47,7 @@ def generate_demo(raw_dir: Path, seed: int = 20241, scale: int = 1, with_local: 
 def main(argv: list[str] | None = None) -> None:
     """Command line: generate the demo data into OUT_DIR and list what was written."""
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.demo.generate", description=__doc__.split("\n\n")[0]
+        prog="python -m demo generate", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("out_dir", type=Path, help="drop-zone to write into (e.g. data/raw)")
     parser.add_argument("--seed", type=int, default=20241, help="random seed (default 20241)")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.demo import geography
+from demo import geography
 
 DEMO_LA = "356"  # Stockport
 

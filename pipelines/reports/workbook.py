@@ -44,7 +44,8 @@ FAMILY_COLUMNS = (
     ("Previous period", 13), ("Previous value", 11), ("Direction of travel", 16), ("Target", 10),
     ("Target tolerance", 10), ("SN average", 11), ("SNs reported", 9), ("SNs in group", 9), ("Region", 11),
     ("England", 11), ("Rank", 8), ("LAs ranked", 8), ("Quartile", 9), ("RAG", 12), ("RAG reason", 70),
-    ("Source", 34), ("Release", 30), ("Flags", 40),
+    ("Source", 34), ("Release", 30), ("Flags", 40), ("Priority", 10), ("Theme", 22), ("Owner", 18),
+    ("Commentary", 60),
 )
 DATA_COLUMNS = (
     ("kpi_id", 9), ("title", 46), ("period_key", 11), ("period_label", 13), ("value", 11), ("value_status", 13),
@@ -86,6 +87,8 @@ def _number(ws: Worksheet, row: int, column: int, value, number_format: str, sup
 
 def _text(ws: Worksheet, row: int, column: int, value, wrap: bool = False):
     cell = ws.cell(row=row, column=column, value=value if value not in ("",) else None)
+    if isinstance(cell.value, str):
+        cell.data_type = "s"  # text as typed (a commentary beginning with = is not a formula)
     cell.alignment = WRAP if wrap else TOP
     cell.border = BORDER
     return cell
@@ -141,6 +144,16 @@ def _family_sheet(ws: Worksheet, report, family: str) -> None:
         _text(ws, r_index, 22, row["source_title"], wrap=True)
         _text(ws, r_index, 23, row["release"], wrap=True)
         _text(ws, r_index, 24, "; ".join(row["flags"]) or None, wrap=True)
+        settings = row.get("settings")
+        if settings:
+            _text(ws, r_index, 25, settings.priority)
+            _text(ws, r_index, 26, settings.theme, wrap=True)
+            _text(ws, r_index, 27, settings.owner, wrap=True)
+        comment = row.get("commentary")
+        if comment:
+            _text(ws, r_index, 28, " ".join(p for p in (
+                comment["text"], f"({comment['byline']})" if comment["byline"] else None, comment["changed"]) if p),
+                  wrap=True)
     ws.freeze_panes = "C2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(FAMILY_COLUMNS))}{max(len(rows) + 1, 2)}"
     _page_setup(ws, f"{family}: {FAMILY_TITLES.get(family, family)} - {report.la.la_name} SEND scorecard")

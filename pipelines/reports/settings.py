@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.errors import SendScorecardError
+from pipelines.suppression import FORMULA_PREFIXES, escape_workbook, safe_cell
 
 COLUMNS = ("kpi_id", "title", "priority", "theme", "owner", "period", "figure", "commentary")
 REQUIRED = ("kpi_id", "period")
@@ -63,9 +64,13 @@ def is_settings_file(path: Path) -> bool:
 
 
 def _clean(value) -> str | None:
+    """A cell as text, spaces tidied; the apostrophe the template puts before text that looks like
+    a formula ('-0.64) is taken off again."""
     if value is None:
         return None
     text = " ".join(str(value).split())
+    if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
+        text = text[1:]
     return text or None
 
 
@@ -166,14 +171,13 @@ def write_template(path: Path, rows: list[dict], month: str, current: dict[str, 
         ws.append(list(COLUMNS))
         for record in records:
             ws.append([record[c] for c in COLUMNS])
-            for cell in ws[ws.max_row]:
-                cell.data_type = "s" if cell.value is not None else cell.data_type  # text, never a formula
+        escape_workbook(wb)  # text, never a live formula
         wb.save(path)
     elif path.suffix.lower() == ".csv":
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=COLUMNS)
             writer.writeheader()
-            writer.writerows(records)
+            writer.writerows({k: safe_cell(v) if isinstance(v, str) else v for k, v in r.items()} for r in records)
     else:
         raise SendScorecardError(f"{path.name}: write the settings template as .csv or .xlsx.")
     return path

@@ -16,6 +16,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
@@ -95,6 +96,14 @@ def _text(ws: Worksheet, row: int, column: int, value, wrap: bool = False):
     return cell
 
 
+def _table(ws: Worksheet, name: str, n_columns: int, n_rows: int) -> None:
+    """Make the header and rows a real Excel Table (filter buttons, a name Power Query and
+    PivotTables find); an empty sheet gets a table of one blank row."""
+    table = Table(displayName=name, ref=f"A1:{get_column_letter(n_columns)}{max(n_rows, 1) + 1}")
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
+    ws.add_table(table)
+
+
 def _page_setup(ws: Worksheet, title: str) -> None:
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -156,7 +165,7 @@ def _family_sheet(ws: Worksheet, report, family: str) -> None:
                 comment["text"], f"({comment['byline']})" if comment["byline"] else None, comment["changed"]) if p),
                   wrap=True)
     ws.freeze_panes = "C2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(FAMILY_COLUMNS))}{max(len(rows) + 1, 2)}"
+    _table(ws, f"Scorecard_{family}", len(FAMILY_COLUMNS), len(rows))
     _page_setup(ws, f"{family}: {FAMILY_TITLES.get(family, family)} - {report.la.la_name} SEND scorecard")
     ws.print_title_rows = "1:1"
 
@@ -176,7 +185,7 @@ def _data_sheet(ws: Worksheet, report) -> None:
                 cell = _text(ws, r_index, c_index, value)
             cell.border = Border()
     ws.freeze_panes = "C2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(DATA_COLUMNS))}{max(frame.height + 1, 2)}"
+    _table(ws, "Data", len(DATA_COLUMNS), frame.height)
     _page_setup(ws, f"Data - {report.la.la_name} SEND scorecard")
 
 

@@ -202,10 +202,11 @@ def spark_build(parquet_dir: Path | None) -> None:
     out.print(summary.sentence(), highlight=False)
 
 
-from pipelines.reports.cli_report import export, report  # noqa: E402
+from pipelines.reports.cli_report import export, report, settings_template  # noqa: E402
 
 main.add_command(report)
 main.add_command(export)
+main.add_command(settings_template)
 
 from pipelines.quality.cli_check import check  # noqa: E402
 

@@ -557,6 +557,9 @@ def sen2_suite(spec: SourceSpec) -> tuple[list[dict], dict]:
     expectations.append(unique(spec.key))
     expectations.append(not_null("person_key", "person_key (the request's person)"))
     expectations.append(not_null("received_date", "date the request was received (SEN2 item 2.1, mandatory)"))
+    # A return is checked batch by batch, so the row count is not compared with the previous load.
+    expectations.append(expect("expect_table_row_count_to_be_between", "batch_not_empty", "fail",
+                               "The batch holds at least one request", "it has {observed} rows", min_value=1))
     return expectations, {"helpers": [], "generic": False}
 
 

@@ -79,10 +79,10 @@ def peak_rss_mb() -> float:
 
 def load_one(xml: str, warehouse: str) -> dict:
     """In this process: load the return into a fresh warehouse; seconds and peak memory."""
+    import great_expectations  # noqa: F401 - imported before timing, as any loader run has it loaded
+
     from pipelines.ingest.loader import connect_warehouse
     from pipelines.ingest.sen2.load import load_sen2
-
-    import great_expectations  # noqa: F401 - imported before timing, as any loader run has it loaded
 
     before = peak_rss_mb()
     con = connect_warehouse(Path(warehouse))

@@ -52,7 +52,7 @@ def warehouse(tmp_path_factory) -> Path:
         finally:
             con.close()
     assert [r.status for r in results] == ["loaded"] * len(results), [r.message for r in results]
-    summary = dbt_build(path, select="+int_sen2__annual_kpis")
+    summary = dbt_build(path, select="+fct_sen2_kpis")
     assert summary.success
     return path
 
@@ -117,3 +117,20 @@ def test_validation_counts_and_restricted_list(con):
     tables = {t for (t,) in con.execute(
         "select table_schema || '.' || table_name from information_schema.tables").fetchall()}
     assert "raw.sen2_requests" in tables and "raw.sen2_returns" in tables
+
+
+def test_rolling_twelve_months_to_december_equal_the_calendar_years(con):
+    annual = {(k, p): (n, d) for k, p, n, d in con.execute(
+        "select kpi_id, period_key, numerator, denominator from intermediate.int_sen2__annual_kpis "
+        "where period_type = 'calendar_year'").fetchall()}
+    rolling = {(k, str(m.year)): (n, d) for k, m, n, d in con.execute(
+        "select kpi_id, month, numerator, denominator from intermediate.int_sen2__monthly_kpis "
+        "where period_type = 'rolling_12_months' and extract(month from month) = 12").fetchall()}
+    shared = set(annual) & set(rolling)
+    assert {k for k, _ in shared} >= {"S5", "S5_inc", "S9", "S10", "S11", "S12"}
+    assert all(annual[key] == rolling[key] for key in shared), [k for k in shared if annual[k] != rolling[k]]
+    months = con.execute("select count(*), max(period_end) from intermediate.int_sen2__monthly_kpis "
+                         "where kpi_id = 'S6' and period_type = 'month_end'").fetchall()[0]
+    assert months[1] == EXTRACT and months[0] > 100
+    mart = con.execute("select count(*), count(distinct la_code), min(la_code) from marts.fct_sen2_kpis").fetchall()[0]
+    assert mart[0] > 0 and mart[1] == 1 and mart[2] == "E08000007"

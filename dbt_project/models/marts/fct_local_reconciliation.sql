@@ -44,6 +44,26 @@ published as (
     where
         is_preferred
         and geo_level = 'la'
+        and period_type = 'calendar_year'
+
+),
+
+-- the EHC plans release itself (aggregated by DfE from the SEN2 returns), not a preferred substitute
+published_release as (
+
+    select
+        geo_code,
+        kpi_id,
+        period_key,
+        value,
+        numerator,
+        denominator,
+        value_status,
+        source
+    from {{ ref('int_kpi_values') }}
+    where
+        geo_level = 'la'
+        and source in ('ehcp_timeliness', 'ehcp_requests', 'ehcp_caseload')
         and period_type in ('calendar_year', 'january_snapshot')
 
 ),
@@ -81,20 +101,20 @@ sen2_rows as (
         sen2_years.kpi_id,
         sen2_years.measure,
         sen2_years.period_key,
-        published.value as published_value,
-        published.numerator as published_numerator,
-        published.denominator as published_denominator,
-        published.value_status as published_value_status,
-        published.source as published_source,
+        published_release.value as published_value,
+        published_release.numerator as published_numerator,
+        published_release.denominator as published_denominator,
+        published_release.value_status as published_value_status,
+        published_release.source as published_source,
         sen2_years.value as local_value,
         sen2_years.numerator as local_numerator,
         sen2_years.denominator as local_denominator
     from sen2_years
-    inner join published
+    inner join published_release
         on
-            sen2_years.la_code = published.geo_code
-            and sen2_years.kpi_id = published.kpi_id
-            and sen2_years.period_key = published.period_key
+            sen2_years.la_code = published_release.geo_code
+            and sen2_years.kpi_id = published_release.kpi_id
+            and sen2_years.period_key = published_release.period_key
 
 )
 

@@ -71,9 +71,9 @@ published_release as (
 sen2_la as (
 
     select max(authorities.current_la_code) as la_code
-    from {{ ref('stg_sen2__returns') }} as returns
+    from {{ ref('stg_sen2__returns') }} as sen2_returns
     inner join {{ ref('stg_reference__local_authorities') }} as authorities
-        on cast(authorities.old_la_code as varchar) = returns.la_number
+        on cast(authorities.old_la_code as varchar) = sen2_returns.la_number
 
 ),
 
@@ -184,10 +184,12 @@ select
     'published' as scorecard_uses,
     case
         when sen2_rows.published_value is null
-            then 'The published ' || sen2_rows.period_key || ' figure is '
+            then
+                'The published ' || sen2_rows.period_key || ' figure is '
                 || replace(coalesce(sen2_rows.published_value_status, 'missing'), '_', ' ')
                 || '; the SEN2 return gives ' || cast(sen2_rows.local_value as varchar) || '.'
-        else 'Published ' || sen2_rows.period_key || ' figure ' || cast(sen2_rows.published_value as varchar)
+        else
+            'Published ' || sen2_rows.period_key || ' figure ' || cast(sen2_rows.published_value as varchar)
             || ' (' || sen2_rows.published_source || '); the SEN2 return gives '
             || cast(sen2_rows.local_value as varchar) || '.'
     end as note,
@@ -197,10 +199,12 @@ select
         when sen2_rows.kpi_id = 'S6'
             then 'plans started, ceased or transferred after the census return was submitted'
         when sen2_rows.kpi_id in ('S11', 'S12')
-            then 'SEN2 holds no dates for mediation and appeals: the return counts them in the year the request '
-            || 'was received'
+            then
+                'SEN2 holds no dates for mediation and appeals: the return counts them in the year the request '
+                || 'was received'
         when sen2_rows.kpi_id = 'S10' then 'requests recorded or corrected after the return was submitted'
-        else 'plan start dates or 20-week exceptions corrected after the return was submitted, or DfE revised '
+        else
+            'plan start dates or 20-week exceptions corrected after the return was submitted, or DfE revised '
             || 'the figure'
     end as reason
 from sen2_rows

@@ -7,10 +7,10 @@ with returns as (
 
     select
         max(authorities.current_la_code) as la_code,
-        max(returns.extract_date) as extract_date
-    from {{ ref('stg_sen2__returns') }} as returns
+        max(sen2_returns.extract_date) as extract_date
+    from {{ ref('stg_sen2__returns') }} as sen2_returns
     inner join {{ ref('stg_reference__local_authorities') }} as authorities
-        on cast(authorities.old_la_code as varchar) = returns.la_number
+        on cast(authorities.old_la_code as varchar) = sen2_returns.la_number
 
 )
 

@@ -1,6 +1,6 @@
 -- Monthly and rolling-12-month figures from the latest SEN2 return, with the definitions of
 -- int_sen2__annual_kpis (so a rolling 12 months ending in December is that calendar year's figure):
--- S10 requests received, S9 new plans, S5_inc / S5 plans within 20 weeks (including / excluding
+-- S10 requests received, S9 new active_plans, S5_inc / S5 plans within 20 weeks (including / excluding
 -- Week20 exceptions), S11 / S12 requests with mediation / a tribunal appeal, each in the month of
 -- its date; S6 people with a plan at each month end. Months run from the first request to the month
 -- of the return's extract date (the last one cut at the extract date); a rolling window is given
@@ -24,7 +24,7 @@ months as (
 
     select
         cast(
-            cast(census.year as varchar) || '-'
+            cast(census.census_year as varchar) || '-'
             || case when numbers.month_number < 10 then '0' else '' end
             || cast(numbers.month_number as varchar) || '-01'
             as date
@@ -62,23 +62,50 @@ events as (
     from requests
     where is_request
     union all
-    select 'S9', 'new_plans_issued', plan_start_date, 1, null from requests where is_new_plan
-    union all
     select
-        'S5_inc', 'pct_within_20_weeks_incl_exceptions', plan_start_date,
-        case when is_within_20_weeks then 1 else 0 end, 1
+        'S9' as kpi_id,
+        'new_plans_issued' as measure,
+        plan_start_date as event_date,
+        1 as numerator,
+        null as denominator
     from requests
     where is_new_plan
     union all
     select
-        'S5', 'pct_within_20_weeks_excl_exceptions', plan_start_date,
-        case when is_within_20_weeks then 1 else 0 end, 1
+        'S5_inc' as kpi_id,
+        'pct_within_20_weeks_incl_exceptions' as measure,
+        plan_start_date as event_date,
+        case when is_within_20_weeks then 1 else 0 end as numerator,
+        1 as denominator
+    from requests
+    where is_new_plan
+    union all
+    select
+        'S5' as kpi_id,
+        'pct_within_20_weeks_excl_exceptions' as measure,
+        plan_start_date as event_date,
+        case when is_within_20_weeks then 1 else 0 end as numerator,
+        1 as denominator
     from requests
     where is_new_plan and not is_exception
     union all
-    select 'S11', 'mediation_cases', received_date, 1, null from requests where is_request and is_mediation
+    select
+        'S11' as kpi_id,
+        'mediation_cases' as measure,
+        received_date as event_date,
+        1 as numerator,
+        null as denominator
+    from requests
+    where is_request and is_mediation
     union all
-    select 'S12', 'tribunal_appeals', received_date, 1, null from requests where is_request and is_tribunal
+    select
+        'S12' as kpi_id,
+        'tribunal_appeals' as measure,
+        received_date as event_date,
+        1 as numerator,
+        null as denominator
+    from requests
+    where is_request and is_tribunal
 
 ),
 
@@ -138,29 +165,51 @@ active as (
     select
         calendar.month,
         calendar.ref,
-        count(distinct requests.person_key) as plans
+        count(distinct requests.person_key) as active_plans
     from calendar
     left join requests
         on
             requests.has_plan
-            and requests.plan_start_date <= calendar.ref
-            and (requests.plan_cease_date is null or requests.plan_cease_date > calendar.ref)
+            and calendar.ref >= requests.plan_start_date
+            and (requests.plan_cease_date is null or calendar.ref < requests.plan_cease_date)
     group by calendar.month, calendar.ref
 
 ),
 
 all_rows as (
 
-    select kpi_id, measure, month, 'month' as period_type, month as period_start, ref as period_end,
-        numerator, denominator
+    select
+        kpi_id,
+        measure,
+        month,
+        'month' as period_type,
+        month as period_start,
+        ref as period_end,
+        numerator,
+        denominator
     from windowed
     union all
-    select kpi_id, measure, month, 'rolling_12_months', {{ dbt.dateadd('month', -11, 'month') }}, ref,
-        numerator_12, denominator_12
+    select
+        kpi_id,
+        measure,
+        month,
+        'rolling_12_months' as period_type,
+        {{ dbt.dateadd('month', -11, 'month') }} as period_start,
+        ref as period_end,
+        numerator_12 as numerator,
+        denominator_12 as denominator
     from windowed
     where months_in_window = 12
     union all
-    select 'S6', 'active_plans', month, 'month_end', ref, ref, plans, null
+    select
+        'S6' as kpi_id,
+        'active_plans' as measure,
+        month,
+        'month_end' as period_type,
+        ref as period_start,
+        ref as period_end,
+        active_plans as numerator,
+        null as denominator
     from active
 
 )

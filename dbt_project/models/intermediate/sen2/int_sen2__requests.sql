@@ -43,9 +43,9 @@ select
         and requests.transfer_la is null,
         false
     ) as is_new_plan,
-    {{ dbt.datediff('requests.received_date', 'requests.plan_start_date', 'day') }} as days_to_plan,
+    {{ dbt.datediff('requests.received_date', 'requests.plan_start_date', 'day') }} as days_to_plan,  -- noqa: LT05
     coalesce(
-        {{ dbt.datediff('requests.received_date', 'requests.plan_start_date', 'day') }}
+        {{ dbt.datediff('requests.received_date', 'requests.plan_start_date', 'day') }}  -- noqa: LT05
         <= {{ var('twenty_weeks_days') }},
         false
     ) as is_within_20_weeks,

@@ -150,7 +150,8 @@ def _release_warehouse() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def _invoke(command: str, args: list[str], warehouse: Path | None, stable: Path | None = None) -> RunSummary:
+def _invoke(command: str, args: list[str], warehouse: Path | None, target: str | None = None,
+            stable: Path | None = None) -> RunSummary:
     from dbt.cli.main import dbtRunner
 
     project = str(DBT_PROJECT_DIR)
@@ -163,14 +164,16 @@ def _invoke(command: str, args: list[str], warehouse: Path | None, stable: Path 
         try:
             outcome = dbtRunner().invoke([
                 command, "--project-dir", project, "--profiles-dir", project, "--log-format", "text", "--quiet",
-                *args,
+                *(["--target", target] if target else []), *args,
             ])
         finally:
             _release_warehouse()
     seconds = time.monotonic() - started
     results: list[NodeResult] = []
     for result in getattr(outcome.result, "results", None) or []:
-        node = result.node
+        node = getattr(result, "node", None)
+        if node is None:  # run-operation: the macro's own result, no node
+            continue
         results.append(NodeResult(
             unique_id=node.unique_id, name=node.name, resource_type=str(node.resource_type),
             status=str(result.status).lower(), seconds=float(result.execution_time or 0.0),
@@ -191,27 +194,37 @@ def _invoke(command: str, args: list[str], warehouse: Path | None, stable: Path 
     return summary
 
 
-def dbt_build(warehouse: Path, select: str | None = None, vars: dict | None = None,  # noqa: A002 - dbt's word
-              full_refresh: bool = False, state: Path | None = None, build_as: Path | None = None) -> RunSummary:
+def dbt_build(warehouse: Path | None, select: str | None = None, vars: dict | None = None,  # noqa: A002 - dbt's word
+              full_refresh: bool = False, target: str | None = None, exclude: str | None = None,
+              state: Path | None = None, build_as: Path | None = None) -> RunSummary:
     """Build the dbt project against the warehouse file: seeds, models, data tests and unit tests.
 
     `select` is a dbt selection (e.g. "marts" or "+fct_scorecard"); `vars` are dbt vars such as
-    {"reporting_period": "2025-03-31", "scorecard_la": "E08000007"}; `state` a folder with the
-    manifest.json to compare with for `state:` selectors; `build_as` a fixed path (same folder) the
-    file is renamed to while dbt runs, so successive builds into different files reuse dbt's partial
-    parse and compare equal under `state:`. Returns what ran; raises
-    DbtBuildError (a SendScorecardError) naming the models and tests that failed.
+    {"reporting_period": "2025-03-31", "scorecard_la": "E08000007"}. `target` is a profiles.yml output
+    (default duckdb; "spark" builds on Spark, where `warehouse` is not used: see pipelines/spark.py).
+    `state` is a folder with the manifest.json to compare with for `state:` selectors; `build_as` a
+    fixed path (same folder) the file is renamed to while dbt runs, so successive builds into
+    different files reuse dbt's partial parse and compare equal under `state:`.
+    Returns what ran; raises DbtBuildError (a SendScorecardError) naming the models and tests that failed.
     """
     args: list[str] = []
     if select:
         args += ["--select", select]
     if vars:
         args += ["--vars", json.dumps(vars)]
+    if exclude:
+        args += ["--exclude", exclude]
     if full_refresh:
         args.append("--full-refresh")
     if state is not None:
         args += ["--state", str(state)]
-    return _invoke("build", args, Path(warehouse), Path(build_as).resolve() if build_as else None)
+    return _invoke("build", args, Path(warehouse) if warehouse else None, target,
+                   Path(build_as).resolve() if build_as else None)
+
+
+def dbt_run_operation(macro: str, args: dict, target: str | None = None) -> RunSummary:
+    """Run a macro of the project (dbt run-operation), e.g. register_parquet_tables on Spark."""
+    return _invoke("run-operation", [macro, "--args", json.dumps(args)], None, target)
 
 
 def dbt_parse(warehouse: Path | None = None) -> Path:

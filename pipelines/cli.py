@@ -12,10 +12,12 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipelines import config
 from pipelines.console import console, friendly_errors, out
 from pipelines.errors import SendScorecardError
+from pipelines.suppression import escape_formulas
 
 
 @click.group()
@@ -46,13 +48,13 @@ def run_ingest(paths: list[Path], warehouse: Path) -> list:
         table.add_column(column, justify="right" if column == "rows" else "left")
     for r in results:
         colour = {"loaded": "green", "skipped": "dim", "failed": "red", "quarantined": "yellow"}.get(r.status, "yellow")
-        table.add_row(r.file, r.source or "?", f"{r.rows:,}", f"[{colour}]{r.status}[/]")
+        table.add_row(Text(r.file), Text(r.source or "?"), f"{r.rows:,}", f"[{colour}]{r.status}[/]")
     out.print(table)
     for r in results:
         if r.status in ("failed", "quarantined"):
-            console.print(f"[red]{r.message}[/]", highlight=False)
+            console.print(Text(r.message, style="red"), highlight=False)
         elif r.status == "unknown" or r.message.startswith("warning:"):  # unknown files; what a release lacks
-            console.print(f"[yellow]{r.file}: {r.message}[/]" if r.status != "unknown" else f"[yellow]{r.message}[/]",
+            console.print(Text(r.message if r.status == "unknown" else f"{r.file}: {r.message}", style="yellow"),
                           highlight=False)
     return results
 
@@ -85,7 +87,8 @@ def status() -> None:
     for column in ("source", "rows", "periods", "last load", "files", "sha256"):
         table.add_column(column)
     for r in rows:
-        table.add_row(r["source"], f"{r['rows']:,}", r["periods"], r["last_load"], str(r["files"]), r["sha256"])
+        table.add_row(*(Text(str(v)) for v in (r["source"], f"{r['rows']:,}", r["periods"], r["last_load"], r["files"],
+                                               r["sha256"])))
     out.print(table)
 
 
@@ -105,16 +108,17 @@ def sql(query: str, fmt: str, output: Path | None) -> None:
         for column in frame.columns:
             table.add_column(column)
         for row in frame.head(500).iter_rows():
-            table.add_row(*["" if v is None else str(v) for v in row])
+            table.add_row(*[Text("" if v is None else str(v)) for v in row])
         out.print(table)
         if frame.height > 500:
             console.print(f"(first 500 of {frame.height:,} rows; use --format csv for all)")
     elif fmt == "csv":
+        safe = escape_formulas(frame)  # nested types as JSON text; no cell can be a live formula
         if output:
-            frame.write_csv(output)
-            console.print(f"Wrote {frame.height:,} rows to {output}")
+            safe.write_csv(output)
+            console.print(Text(f"Wrote {frame.height:,} rows to {output}"))
         else:
-            sys.stdout.write(frame.write_csv())
+            sys.stdout.write(safe.write_csv())
     else:
         if not output:
             raise SendScorecardError("--format parquet needs --output FILE.")
@@ -132,7 +136,7 @@ def refresh_with_progress(started_by: str = "cli"):
         config.raw_dir(), config.warehouse_path(), ingest=run_ingest, write_reports=write_outputs,
         on_stage=lambda stage: console.print(f"[bold]{stage}[/] ..."),
     )
-    console.print(summary.sentence(), highlight=False)
+    console.print(Text(summary.sentence()), highlight=False)
     for path in summary.reports:
         out.print(path, highlight=False)
     return summary
@@ -159,9 +163,9 @@ def runs(limit: int) -> None:
     for run in read_runs(config.warehouse_path(), limit):
         outcome = run["status"] + (f" at {run['failed_step']}" if run.get("failed_step") else "")
         detail = run.get("message") or "; ".join(run.get("rag_changes", []))
-        table.add_row(run["run_id"], run["started_at"], outcome, str(len(run["loaded"])), str(len(run["skipped"])),
-                      str(len(run["quarantined"])), str(run.get("kpis_changed", 0)), str(len(run.get("rag_changes", []))),
-                      f"{run['seconds']:.0f}", detail[:160])
+        table.add_row(*(Text(str(v)) for v in (
+            run["run_id"], run["started_at"], outcome, len(run["loaded"]), len(run["skipped"]), len(run["quarantined"]),
+            run.get("kpis_changed", 0), len(run.get("rag_changes", [])), f"{run['seconds']:.0f}", detail[:160])))
     out.print(table)
 
 
@@ -176,10 +180,39 @@ def docs(out_dir: Path | None) -> None:
     out.print(f"Documentation: {page}", highlight=False)
 
 
-from pipelines.reports.cli_report import export, report  # noqa: E402
+@main.group()
+def spark() -> None:
+    """The same dbt project on Spark (README: Running on Spark / Databricks)."""
+
+
+@spark.command("export")
+@click.argument("out_dir", type=click.Path(path_type=Path), required=False)
+@friendly_errors
+def spark_export(out_dir: Path | None) -> None:
+    """Write the warehouse's raw tables as Parquet, one folder per table (default data/spark/parquet)."""
+    from pipelines.spark import export_raw_parquet, spark_dir
+
+    out_dir = out_dir or spark_dir() / "parquet"
+    tables = export_raw_parquet(config.warehouse_path(), out_dir)
+    out.print(f"Exported {len(tables)} tables to {out_dir}", highlight=False)
+
+
+@spark.command("build")
+@click.argument("parquet_dir", type=click.Path(path_type=Path), required=False)
+@friendly_errors
+def spark_build(parquet_dir: Path | None) -> None:
+    """Build the dbt project on a local Spark session from a Parquet export (default data/spark/parquet)."""
+    from pipelines.spark import build_on_spark, spark_dir
+
+    summary = build_on_spark(parquet_dir or spark_dir() / "parquet")
+    out.print(summary.sentence(), highlight=False)
+
+
+from pipelines.reports.cli_report import export, report, settings_template  # noqa: E402
 
 main.add_command(report)
 main.add_command(export)
+main.add_command(settings_template)
 
 from pipelines.quality.cli_check import check  # noqa: E402
 

@@ -24,11 +24,9 @@ ENGLAND = "E92000001"
 
 
 @pytest.fixture(scope="module")
-def built(real_warehouse, tmp_path_factory) -> tuple[Path, RunSummary]:
-    """The real raw warehouse, copied and built with dbt (default vars: latest period, all LAs)."""
-    warehouse = tmp_path_factory.mktemp("dbt_real") / "send.duckdb"
-    shutil.copyfile(real_warehouse, warehouse)
-    return warehouse, dbt_build(warehouse)
+def built(real_built) -> tuple[Path, RunSummary]:
+    """The real raw warehouse, copied and built with dbt (conftest, once per run)."""
+    return real_built
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +115,7 @@ def test_stockport_board_summary_sentence(con):
     sentence = one(con, "select summary_sentence from marts.fct_scorecard_summary where la_code = ?", [STOCKPORT])
     assert re.fullmatch(
         r"\d+ measures? with data available & updated for this report: \d+ Green( \([^)]*\))?, \d+ Red( \([^)]*\))?, "
-        r"\d+ Amber, \d+ Contextual\. \d+ measures? to be further defined, or where data will be supplied soon\.",
+        r"\d+ Amber; \d+ not rated \(no target and no benchmark\), \d+ context\. \d+ measures? to be further defined, or where data will be supplied soon\.",
         sentence), sentence
 
 

@@ -41,7 +41,7 @@ def test_the_ehcp_release_and_the_la_lookup_alone_publish_s5_for_every_la(real_d
         not_loaded = con.execute("""select count(*) from marts.fct_scorecard where la_code = ? and is_headline
             and rag_reason like 'No data (source not loaded:%'""", [STOCKPORT]).fetchall()[0][0]
         assert not_loaded >= 5
-        assert sentence.endswith(f" {not_loaded} measures without data because their source was not loaded.")
+        assert sentence.endswith(f" {not_loaded} measures of these because their source was not loaded.")
     finally:
         con.close()
 

@@ -35,11 +35,7 @@ counted as (
         count(case when rag_status = 'Context' then 1 end) as n_context,
         count(case when rag_status = 'No data' and period_key is not null then 1 end)
             as n_no_data_published,
-        count(
-            case
-                when rag_status = 'No data' and coalesce(rag_reason, '') not like 'No data (source not loaded:%' then 1
-            end
-        ) as n_to_be_defined,
+        count(case when rag_status = 'No data' then 1 end) as n_to_be_defined,
         count(case when coalesce(rag_reason, '') like 'No data (source not loaded:%' then 1 end)
             as n_source_not_loaded
     from headline
@@ -79,7 +75,7 @@ select
         when n_source_not_loaded > 0
             then
                 ' ' || {{ count_of_measures('n_source_not_loaded') }}
-                || ' without data because their source was not loaded.'
+                || ' of these because their source was not loaded.'
         else ''
     end as summary_sentence
 from counted

@@ -139,8 +139,16 @@ def refresh_with_progress(started_by: str = "cli"):
 @main.command()
 @friendly_errors
 def refresh() -> None:
-    """Run the full refresh (as the monthly schedule does): load, build, test, publish atomically."""
-    refresh_with_progress("cli")
+    """Run the full refresh (as the monthly schedule does): load, build, test, publish atomically.
+
+    Exit status, for cron and Windows Task Scheduler: 0 published with every file loaded; 2 published
+    but a file was refused (quarantined; its source keeps its last good data); 1 not published.
+    """
+    summary = refresh_with_progress("cli")
+    if summary.quarantined:
+        console.print(Text(f"{len(summary.quarantined)} file(s) were refused (exit status 2): "
+                           f"{', '.join(summary.quarantined)}"), highlight=False)
+        sys.exit(2)
 
 
 @main.command()

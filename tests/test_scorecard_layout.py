@@ -201,3 +201,25 @@ def test_the_ratings_vocabulary_counts_not_rated_apart_from_context(tmp_path_fac
     assert f"{summary['n_context']} context." in summary["summary_sentence"]
     html = demo_scorecard.read_text(encoding="utf-8")
     assert "Contextual" not in html
+
+
+def test_drilldown_and_data_quality_report_screenshots(tmp_path_factory, demo_scorecard, tmp_path):
+    """The drill-down page (bands, neighbours, source rows) and the data-quality report, at 1400 px and
+    390 px, kept for a person to look at; the drill-down is what the scorecard's measures link to."""
+    from pipelines.quality.report import write_report
+    from pipelines.reports.scorecard import write_drilldown
+
+    warehouse = built_demo_warehouse(tmp_path_factory)
+    drill = write_drilldown(warehouse, demo_la(), out_dir=demo_scorecard.parent)
+    html = drill.read_text(encoding="utf-8")
+    assert f'href="{drill.name}#S5"' in demo_scorecard.read_text(encoding="utf-8")
+    s5 = html.split('id="S5"')[1].split("</section>")[0]
+    assert 'class="bands"' in s5 and "<polygon" in s5  # the quartile bands are drawn
+    assert "Statistical neighbours" in s5 and s5.count("<tr>") >= 10
+    assert "Where the" in s5 and "Used" in s5
+    dq = write_report(warehouse, tmp_path / "data-quality.html")
+    binary = chromium()
+    for page in (drill, dq):
+        for width in (1400, 390):
+            shot = screenshot(binary, page, tmp_path / f"{page.stem}-{width}.png", width, 2200, tmp_path / "profile")
+            assert png_size(shot) == (width, 2200) and shot.stat().st_size > 10_000

@@ -236,6 +236,10 @@ section.source h2{font-size:17px;margin:0 0 6px}section.source h2 small{font-wei
 .trend{display:flex;align-items:center;gap:10px;font-size:12px;color:#52606d}
 ul.kpis{margin:4px 0;padding-left:18px;font-size:13px}
 footer{color:#7b8794;font-size:12px;padding:10px 28px 30px}
+header p,.meta{overflow-wrap:anywhere}
+@media (max-width:760px){header,main,footer{padding-left:12px;padding-right:12px}
+table{display:block;overflow-x:auto;max-width:100%}.tile{min-width:0;flex:1 1 40%}
+section.source{padding:10px}}
 """
 STATUS_WORDS = {"pass": "pass", "warn": "warn", "fail": "fail", "not checked": "not checked"}
 

@@ -96,10 +96,10 @@ def printed(demo_scorecard, tmp_path_factory):
     return pdfium.PdfDocument(pdf)
 
 
-def test_the_35_kpis_print_on_at_most_four_a4_landscape_pages(printed, demo_scorecard, tmp_path_factory):
+def test_the_catalogue_kpis_print_on_at_most_four_a4_landscape_pages(printed, demo_scorecard, tmp_path_factory):
     catalogue = query(built_demo_warehouse(tmp_path_factory),
                       "select count(*) filter (where parent_kpi_id is null) as headline, count(*) as n from marts.dim_kpi")
-    assert catalogue[0]["headline"] == 35
+    assert catalogue[0]["headline"] >= 35  # the 35 of the issue, and measures added since
     assert demo_scorecard.read_text(encoding="utf-8").count('<tr id="kpi-') == catalogue[0]["n"]
     assert 1 <= len(printed) <= MAX_PAGES, f"the scorecard prints on {len(printed)} pages"
     for index in range(len(printed)):

@@ -2,7 +2,8 @@
 -- period as a published annual figure - the calendar year, i.e. the rolling 12 months ending in a
 -- complete December - both are shown with the difference (local - published). S5 and S5_inc (the
 -- 20-week measure, against the EHC plans release timeliness table), S9 new plans, S10 requests,
--- S11 mediations and S12 appeals. The scorecard uses the published figure once it exists.
+-- S11 mediations and S12 appeals (reconcile_with_published in seeds/local_kpi_measures.csv). The
+-- scorecard uses the published figure once it exists.
 with local_years as (
 
     select
@@ -20,7 +21,10 @@ with local_years as (
     from {{ ref('int_kpi_values__local') }}
     where
         period_type = 'rolling_12_months'
-        and kpi_id in ('S5', 'S5_inc', 'S9', 'S10', 'S11', 'S12')
+        and kpi_id in (
+            select measures.kpi_id from {{ ref('local_kpi_measures') }} as measures
+            where measures.reconcile_with_published
+        )
         and month(period_end) = 12
         and day(period_end) = 31
 

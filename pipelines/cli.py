@@ -12,10 +12,12 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipelines import config
 from pipelines.console import console, friendly_errors, out
 from pipelines.errors import SendScorecardError
+from pipelines.suppression import escape_formulas
 
 
 @click.group()
@@ -46,11 +48,11 @@ def run_ingest(paths: list[Path], warehouse: Path) -> list:
         table.add_column(column, justify="right" if column == "rows" else "left")
     for r in results:
         colour = {"loaded": "green", "skipped": "dim", "failed": "red", "quarantined": "yellow"}[r.status]
-        table.add_row(r.file, r.source or "?", f"{r.rows:,}", f"[{colour}]{r.status}[/]")
+        table.add_row(Text(r.file), Text(r.source or "?"), f"{r.rows:,}", f"[{colour}]{r.status}[/]")
     out.print(table)
     for r in results:
         if r.status in ("failed", "quarantined"):
-            console.print(f"[red]{r.message}[/]", highlight=False)
+            console.print(Text(r.message, style="red"), highlight=False)
     return results
 
 
@@ -89,7 +91,8 @@ def status() -> None:
     for column in ("source", "rows", "periods", "last load", "files", "sha256"):
         table.add_column(column)
     for r in rows:
-        table.add_row(r["source"], f"{r['rows']:,}", r["periods"], r["last_load"], str(r["files"]), r["sha256"])
+        table.add_row(*(Text(str(v)) for v in (r["source"], f"{r['rows']:,}", r["periods"], r["last_load"], r["files"],
+                                               r["sha256"])))
     out.print(table)
 
 
@@ -109,16 +112,17 @@ def sql(query: str, fmt: str, output: Path | None) -> None:
         for column in frame.columns:
             table.add_column(column)
         for row in frame.head(500).iter_rows():
-            table.add_row(*["" if v is None else str(v) for v in row])
+            table.add_row(*[Text("" if v is None else str(v)) for v in row])
         out.print(table)
         if frame.height > 500:
             console.print(f"(first 500 of {frame.height:,} rows; use --format csv for all)")
     elif fmt == "csv":
+        safe = escape_formulas(frame)  # nested types as JSON text; no cell can be a live formula
         if output:
-            frame.write_csv(output)
-            console.print(f"Wrote {frame.height:,} rows to {output}")
+            safe.write_csv(output)
+            console.print(Text(f"Wrote {frame.height:,} rows to {output}"))
         else:
-            sys.stdout.write(frame.write_csv())
+            sys.stdout.write(safe.write_csv())
     else:
         if not output:
             raise SendScorecardError("--format parquet needs --output FILE.")
@@ -135,9 +139,9 @@ def refresh_with_progress(started_by: str = "cli"):
         config.raw_dir(), config.warehouse_path(), ingest=run_ingest, started_by=started_by,
         on_stage=lambda stage: console.print(f"[bold]{stage}[/] ..."), on_wait=lambda line: console.print(line),
     )
-    console.print(summary.sentence(), highlight=False)
+    console.print(Text(summary.sentence()), highlight=False)
     for name in summary.quarantined:
-        console.print(f"[yellow]Refused:[/] {summary.refusals.get(name) or name}", highlight=False)
+        console.print(Text.assemble(("Refused: ", "yellow"), summary.refusals.get(name) or name), highlight=False)
     for path in summary.reports:
         out.print(path, highlight=False)
     return summary
@@ -169,9 +173,10 @@ def runs(limit: int) -> None:
         outcome = run["status"] + (f" at {run['failed_step']}" if run.get("failed_step") else "")
         refused = [run.get("refusals", {}).get(name) or f"refused {name}" for name in run["quarantined"]]
         detail = "; ".join(filter(None, [run.get("message"), *refused, *run.get("rag_changes", [])]))
-        table.add_row(run["run_id"], run["started_at"], run.get("started_by", "cli"), outcome, str(len(run["loaded"])), str(len(run["skipped"])),
-                      str(len(run["quarantined"])), str(run.get("kpis_changed", 0)), str(len(run.get("rag_changes", []))),
-                      f"{run['seconds']:.0f}", detail[:160])
+        table.add_row(*(Text(str(v)) for v in (
+            run["run_id"], run["started_at"], run.get("started_by", "cli"), outcome, len(run["loaded"]),
+            len(run["skipped"]), len(run["quarantined"]), run.get("kpis_changed", 0), len(run.get("rag_changes", [])),
+            f"{run['seconds']:.0f}", detail[:300])))
     out.print(table)
 
 

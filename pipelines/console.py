@@ -7,6 +7,7 @@ import functools
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 from pipelines.errors import SendScorecardError
 
@@ -23,7 +24,7 @@ def friendly_errors(command):
         try:
             return command(*args, **kwargs)
         except SendScorecardError as exc:
-            console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+            console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)  # no markup in messages
             sys.exit(1)
 
     return wrapper

@@ -10,17 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipelines.config import DUCKDB_STORAGE_VERSION
+from pipelines.config import DUCKDB_STORAGE_VERSION, scorecard_la
 from pipelines.errors import SendScorecardError
 from pipelines.ingest.ees import read_ees_csv, read_ees_metadata, read_ees_xlsx
 from pipelines.ingest.la_reference import bundled_la_reference, read_la_reference
 from pipelines.ingest.lait import read_lait_dictionary, read_lait_indicators, read_lait_la_list
+from pipelines.ingest.load_log import LoadResult, _record, ensure_meta, table_exists
 from pipelines.ingest.local import (
     read_local_casework,
     read_local_exclusions,
@@ -30,22 +30,10 @@ from pipelines.ingest.local import (
 )
 from pipelines.ingest.neighbours import read_statistical_neighbours
 from pipelines.ingest.rawfile import RawFile, expand_paths, open_raw_files
+from pipelines.ingest.sen2.load import expected_la_numbers, is_sen2_input, load_sen2, sen2_inputs
 from pipelines.ingest.sources import SourceSpec, detect_source
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class LoadResult:
-    """What happened to one file: loaded, skipped (already loaded) or failed (with the reason)."""
-
-    file: str
-    source: str | None
-    status: str
-    rows: int = 0
-    message: str = ""
-    sha256: str = ""
-    seconds: float = 0.0
 
 
 def connect_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -62,22 +50,6 @@ def connect_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyCon
         return duckdb.connect(str(path), config={"storage_compatibility_version": DUCKDB_STORAGE_VERSION})
     except duckdb.IOException as exc:
         raise SendScorecardError(f"The warehouse {path} could not be opened for writing: {exc}") from exc
-
-
-def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists raw")
-    con.execute("create schema if not exists meta")
-    con.execute(
-        """create table if not exists meta.file_loads (
-            source varchar, source_file varchar, file_sha256 varchar, release varchar, rows bigint,
-            status varchar, message varchar, loaded_at timestamp)"""
-    )
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-    ).fetchall()[0][0])
 
 
 def _la_reference(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
@@ -154,13 +126,6 @@ def _duck_type(type_code: object) -> str:
     return str(type_code) if str(type_code) not in ("STRING", "str") else "VARCHAR"
 
 
-def _record(con: duckdb.DuckDBPyConnection, result: LoadResult, release: str | None, at: dt.datetime) -> None:
-    con.execute(
-        "insert into meta.file_loads values (?, ?, ?, ?, ?, ?, ?, ?)",
-        [result.source, result.file, result.sha256, release, result.rows, result.status, result.message, at],
-    )
-
-
 def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec) -> LoadResult:
     """Load one file in one transaction; on any error the table is left as it was."""
     started = dt.datetime.now()
@@ -207,6 +172,8 @@ def plan_files(paths: Iterable[Path], only: SourceSpec | None = None,
     """
     planned = []
     for path in expand_paths(list(paths)):
+        if is_sen2_input(path):  # SEN2 returns stream through their own loader (ingest_paths)
+            continue
         if only and not (path.name.lower().endswith(".zip") or only.matches_name(path.name)):
             continue
         try:
@@ -233,13 +200,22 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
     """
     ensure_meta(con)
     results = []
+    paths = list(paths)
     planned = plan_files(paths)
+    returns = sen2_inputs(paths)
     if on_plan:
-        on_plan(len(planned))
+        on_plan(len(planned) + len(returns))
     for raw, spec, failure in planned:
         result = failure or load_raw_file(con, raw, spec)
         if failure:
             _record(con, failure, None, dt.datetime.now())
+        results.append(result)
+        if on_file:
+            on_file(result)
+    # SEN2 person-level returns (XML or flat export) load after the other local extracts.
+    expected = expected_la_numbers(scorecard_la()) if returns else None
+    for files in returns:
+        result = load_sen2(con, files, expected_la=expected)
         results.append(result)
         if on_file:
             on_file(result)

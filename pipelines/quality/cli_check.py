@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines import config
@@ -44,7 +45,7 @@ def check_paths(paths: list[Path], warehouse: Path) -> list:
 
     con, note = _open_warehouse(warehouse)
     if note:
-        console.print(f"[dim]{note}[/]", highlight=False)
+        console.print(f"[dim]{escape(note)}[/]", highlight=False)
     results = []
     try:
         for raw, spec, failure in plan_files(paths):
@@ -77,16 +78,16 @@ def print_result(result) -> None:
         style = RESULT_STYLE[r.result_word]
         unexpected = "" if r.unexpected_count is None else f"{r.unexpected_count:,}"
         detail = describe_sample(r) if r.success is False else (r.observed if r.success is None else "")
-        words = r.description + (f"\n[dim]{r.reason}[/]" if r.reason and r.success is False else "")
-        table.add_row(words, r.severity, f"[{style}]{r.result_word}[/]", unexpected, detail)
+        words = escape(r.description) + (f"\n[dim]{escape(r.reason)}[/]" if r.reason and r.success is False else "")
+        table.add_row(words, r.severity, f"[{style}]{r.result_word}[/]", unexpected, escape(detail or ""))
     out.print(table)
     for note in result.notes:
-        console.print(f"[dim]note: {note}[/]", highlight=False)
+        console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     if not result.suite_from_file:
         console.print(f"[yellow]raw.{result.source} has no reviewed suite in expectations/; generic checks "
                       "were used.[/]", highlight=False)
     colour = "red" if not result.passed else "yellow" if result.warnings else "green"
-    console.print(f"[{colour}]{result.message}[/]", highlight=False)
+    console.print(f"[{colour}]{escape(result.message)}[/]", highlight=False)
 
 
 @click.command()
@@ -96,16 +97,16 @@ def check(paths: tuple[Path, ...]) -> None:
     try:
         results = check_paths(list(paths), config.warehouse_path())
     except SendScorecardError as exc:
-        console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     if not results:
-        console.print(f"[bold red]Error:[/] no data files found in {', '.join(map(str, paths))}.", highlight=False)
+        console.print(f"[bold red]Error:[/] no data files found in {escape(', '.join(map(str, paths)))}.", highlight=False)
         sys.exit(1)
     blocked = 0
     for file, result in results:
         if isinstance(result, str):
             blocked += 1
-            console.print(f"[bold red]{file} cannot be read:[/] {result}", highlight=False)
+            console.print(f"[bold red]{escape(str(file))} cannot be read:[/] {escape(result)}", highlight=False)
             continue
         print_result(result)
         blocked += not result.passed

@@ -377,11 +377,12 @@ meta.file_loads. Expectation suites: expectations/*.json.</footer></body></html>
 def dq_report(output: Path | None) -> None:
     """Write the data-quality report (HTML) of every raw source."""
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console(stderr=True)
     try:
         path = write_report(config.warehouse_path(), output)
     except SendScorecardError as exc:
-        console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
         raise SystemExit(1) from exc
     console.print(f"Wrote the data-quality report to {path}", highlight=False)

@@ -21,6 +21,7 @@ from pipelines.errors import SendScorecardError
 from pipelines.ingest.loader import connect_warehouse
 from pipelines.reports.publication import suppress_for_publication, suppression_threshold
 from pipelines.reports.scorecard import check_marts, resolve_la
+from pipelines.suppression import escape_formulas
 
 GEOGRAPHIES = ("la", "region", "england")
 FORMATS = ("csv", "xlsx", "parquet")
@@ -165,7 +166,7 @@ def write_export(frame: pl.DataFrame, output: Path, fmt: str | None = None, *, n
         raise SendScorecardError(f"Cannot tell the format of {output.name}: give --format csv, xlsx or parquet.")
     output.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        frame.write_csv(output)
+        escape_formulas(frame).write_csv(output)
     elif fmt == "parquet":
         frame.write_parquet(output)
     else:

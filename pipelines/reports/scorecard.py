@@ -263,7 +263,7 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
     if row["data_quality_flag"]:
         flags.append(row["data_quality_flag"])
     if row.get("provisional_value") is not None:
-        trend = "; ".join(
+        trend = "" if row.get("provisional_trend_suppressed") else "; ".join(
             f"{direction} on {against}" for direction, against in (
                 (row.get("provisional_direction_vs_previous"), "the month before"),
                 (row.get("provisional_direction_vs_last_year"), "the same month last year"),
@@ -273,7 +273,8 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
         if row.get("provisional_source") == row["source"]:
             flags.append(f"Provisional: the LA's own monthly figure; nothing is published for this measure{trend}")
         else:
-            flags.append(f"Local monthly figure {row['provisional_value']:g} for {row['provisional_period_label']}"
+            shown = SUPPRESSED_SYMBOL if row.get("provisional_suppressed") else f"{row['provisional_value']:g}"
+            flags.append(f"Local monthly figure {shown} for {row['provisional_period_label']}"
                          f"{trend}: {row['latest_value_basis']}")
     if row["value"] is not None and row["value_status"] not in (None, "ok"):
         flags.append("Value status: " + status_words(row["value_status"]))
@@ -328,14 +329,23 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
         where b.la_code = ? and p.period_end <= ?
         order by b.kpi_id, p.period_end""", [la.la_code, reporting_date])
     if publication:
+        scorecard = _provisional_counts(con, scorecard, la.la_code)
+        provisional = [small_number_mask(scorecard, threshold, value=c, numerator=n, denominator=d)
+                       for c, n, d in (("provisional_value", "provisional_numerator", "provisional_denominator"),
+                                       ("provisional_previous_value", None, None),
+                                       ("provisional_last_year_value", None, None))]
         scorecard = scorecard.with_columns(
             small_number_mask(scorecard, threshold),
             small_number_mask(scorecard, threshold, value="previous_value", numerator=None, denominator=None)
-            .alias("previous_suppressed"))
+            .alias("previous_suppressed"),
+            provisional[0].alias("provisional_suppressed"),
+            (provisional[0] | provisional[1] | provisional[2]).alias("provisional_trend_suppressed"))
         trends = suppress_for_publication(trends, threshold)
     else:
         scorecard = scorecard.with_columns(pl.lit(False).alias("is_suppressed"),
-                                           pl.lit(False).alias("previous_suppressed"))
+                                           pl.lit(False).alias("previous_suppressed"),
+                                           pl.lit(False).alias("provisional_suppressed"),
+                                           pl.lit(False).alias("provisional_trend_suppressed"))
     rows = []
     for raw in scorecard.iter_rows(named=True):
         row = _display_row(raw, labels, reporting_date, threshold, publication)
@@ -375,6 +385,18 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
         for code, title in FAMILY_TITLES.items()
     ]
     return report
+
+
+def _provisional_counts(con: duckdb.DuckDBPyConnection, scorecard: pl.DataFrame, la_code: str) -> pl.DataFrame:
+    """The numerator and denominator behind each provisional (local monthly) figure, from fct_kpi_values,
+    so the publication variant can judge a local rate by its counts as it judges a published one."""
+    counts = _frame(con, """
+        select kpi_id, period_key as provisional_period_key, source as provisional_source,
+            max(numerator) as provisional_numerator, max(denominator) as provisional_denominator
+        from marts.fct_kpi_values where geo_level = 'la' and geo_code = ?
+        group by kpi_id, period_key, source""", [la_code])
+    return scorecard.join(counts, on=["kpi_id", "provisional_period_key", "provisional_source"], how="left",
+                          nulls_equal=False)
 
 
 def _suppress_data(data: pl.DataFrame, threshold: int) -> pl.DataFrame:

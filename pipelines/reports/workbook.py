@@ -21,6 +21,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from pipelines.reports.formatting import FAMILY_TITLES, kpi_number_format
 from pipelines.reports.publication import SUPPRESSED_SYMBOL
+from pipelines.suppression import escape_workbook
 
 # Fill colour and font colour per RAG rating: the same colours as the HTML page.
 RAG_STYLES = {
@@ -261,7 +262,9 @@ def save_reproducibly(wb: Workbook, path: Path, at: dt.datetime) -> None:
     """Save with fixed document times and zip entry times, so unchanged data gives identical bytes.
 
     openpyxl's save_workbook stamps 'modified' with the clock, so the writer is driven directly.
+    Every XLSX the project writes is saved here, after escape_workbook (no cell can be a live formula).
     """
+    escape_workbook(wb)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(wb, archive).write_data()

@@ -1,0 +1,185 @@
+"""Load an SEN2 return (XML file or flat-export folder) into the warehouse, batch by batch, in one transaction.
+
+Tables written (all pseudonymised; see rows.SCHEMAS): raw.sen2_persons, raw.sen2_requests,
+raw.sen2_placements, raw.sen2_needs, plus raw.sen2_returns (one row per return: LA, reference date,
+extract date, specification version, counts). A return replaces the rows of an earlier load with the
+same extract date. The validation rules (validate.py) run on every batch: their counts go to
+dq.sen2_validation_summary (shown in the data-quality report), the offending records, by pseudonymous
+key only, to casework_restricted.sen2_validation_issues (the restricted schema: not for publication).
+
+Memory holds one batch (BATCH_PERSONS persons) of an XML return at a time; the file's rows reach the
+warehouse as the batches are read, and a failure anywhere rolls the whole return back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.errors import SendScorecardError
+from pipelines.ingest.load_log import LoadResult, _record, ensure_meta, table_exists
+from pipelines.ingest.sen2.flat_reader import Sen2FlatReader, flat_module, is_flat_export_file
+from pipelines.ingest.sen2.validate import ISSUE_SCHEMA, summarise, validate_batch
+from pipelines.ingest.sen2.xml_reader import Sen2XmlReader, file_sha256
+
+log = logging.getLogger(__name__)
+
+RESTRICTED_SCHEMA = "casework_restricted"
+SOURCE = "sen2_return"
+RETURNS_SCHEMA = {
+    "la_number": pl.String, "collection": pl.String, "year": pl.Int32, "reference_date": pl.Date,
+    "extract_date": pl.Date, "spec_version": pl.String, "software_code": pl.String, "persons": pl.Int64,
+    "requests": pl.Int64,
+}
+
+
+def is_sen2_input(path: Path) -> bool:
+    """An SEN2 XML return or one module of a flat export (decided by name; the reader checks the content)."""
+    return path.suffix.lower() == ".xml" or is_flat_export_file(path.name)
+
+
+def sen2_inputs(paths: Iterable[Path]) -> list[list[Path]]:
+    """The SEN2 returns under `paths`: each XML file alone, each flat export as the list of its module files."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += [p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
+                      and is_sen2_input(p)]
+        elif path.is_file() and is_sen2_input(path):
+            files.append(path)
+    exports: dict[tuple[Path, str], list[Path]] = {}
+    returns: list[list[Path]] = []
+    for file in files:
+        if file.suffix.lower() == ".xml":
+            returns.append([file])
+        else:
+            exports.setdefault((file.parent, flat_module(file.name)[0]), []).append(file)
+    return returns + list(exports.values())
+
+
+def expected_la_numbers(scorecard_la: str | None) -> set[str] | None:
+    """The 3-digit LA numbers a return may carry in its header: the scorecard LA (code, number or name)."""
+    if not scorecard_la:
+        return None
+    from pipelines.ingest.la_reference import bundled_la_reference
+
+    reference = bundled_la_reference()
+    wanted = scorecard_la.strip().lower()
+    rows = reference.filter(
+        (pl.col("new_la_code").str.to_lowercase() == wanted) | (pl.col("old_la_code").cast(pl.String) == wanted)
+        | (pl.col("la_name").str.to_lowercase() == wanted))
+    numbers = {str(v) for v in rows["old_la_code"].to_list() if v is not None}
+    return numbers or {scorecard_la.strip()}
+
+
+def _lineage(frame: pl.DataFrame, extract_date: dt.date, name: str, sha256: str, at: dt.datetime) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.lit(extract_date, pl.Date).alias("extract_date"), pl.lit(name).alias("source_file"),
+        pl.lit(sha256).alias("file_sha256"), pl.lit(at).alias("loaded_at"))
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    con.register("incoming_sen2", frame.to_arrow())
+    try:
+        con.execute(f"create table if not exists {table} as select * from incoming_sen2 where false")
+        con.execute(f"insert into {table} by name select * from incoming_sen2")
+    finally:
+        con.unregister("incoming_sen2")
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, extract_date: dt.date) -> None:
+    schema, name = table.split(".")
+    if table_exists(con, schema, name):
+        con.execute(f"delete from {table} where extract_date = ?", [extract_date])
+
+
+def open_reader(files: list[Path], key: str | bytes | None, expected_la: set[str] | None,
+                batch_persons: int | None = None):
+    extra = {"batch_persons": batch_persons} if batch_persons else {}
+    if len(files) == 1 and files[0].suffix.lower() == ".xml":
+        return Sen2XmlReader(files[0], key=key, expected_la=expected_la, **extra)
+    return Sen2FlatReader(files, key=key, expected_la=expected_la, **extra)
+
+
+def load_sen2(con: duckdb.DuckDBPyConnection, files: list[Path], key: str | bytes | None = None,
+              expected_la: set[str] | None = None, batch_persons: int | None = None) -> LoadResult:
+    """Read, validate and load one SEN2 return; on any problem nothing of it is kept (the reason is recorded)."""
+    ensure_meta(con)
+    started = dt.datetime.now()
+    result = LoadResult(file=files[0].name if len(files) == 1 else f"{flat_module(files[0].name)[0]} (flat export)",
+                        source=SOURCE, status="loaded")
+    try:
+        reader = open_reader(files, key, expected_la, batch_persons)
+        result.file = reader.file
+        sha = file_sha256(files[0]) if isinstance(reader, Sen2XmlReader) else reader.sha256
+        result.sha256 = sha
+        if table_exists(con, "raw", "sen2_returns") and con.execute(
+                "select count(*) > 0 from raw.sen2_returns where file_sha256 = ?", [sha]).fetchall()[0][0]:
+            result.status, result.message = "skipped", "already loaded (same content)"
+            return result
+        for schema in ("raw", "dq", RESTRICTED_SCHEMA):
+            con.execute(f"create schema if not exists {schema}")
+        con.execute("begin transaction")
+        try:
+            summary = _load_batches(con, reader, sha, started)
+            header = reader.header
+            returns = pl.DataFrame([{
+                "la_number": header.la_number, "collection": header.collection, "year": header.year,
+                "reference_date": header.reference_date, "extract_date": header.extract_date,
+                "spec_version": header.spec_version, "software_code": header.software_code,
+                "persons": header.persons, "requests": header.requests}], schema=RETURNS_SCHEMA)
+            _replace(con, "raw.sen2_returns", header.extract_date)
+            _insert(con, "raw.sen2_returns", _lineage(returns, header.extract_date, reader.file, sha, started))
+            _replace(con, "dq.sen2_validation_summary", header.extract_date)
+            _insert(con, "dq.sen2_validation_summary", _lineage(summary, header.extract_date, reader.file, sha,
+                                                                started))
+            result.rows = header.requests
+            broken = summary.filter(pl.col("records") > 0)
+            result.message = (
+                f"SEN2 return of LA {header.la_number} (specification {header.spec_version}, reference date "
+                f"{header.reference_date:%d/%m/%Y}): {header.persons:,} persons, {header.requests:,} requests"
+                + ("; validation: " + ", ".join(f"{r} {n:,}" for r, n in broken.select("rule", "records").iter_rows())
+                   if broken.height else "; every validation rule passed"))
+            _record(con, result, None, started)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    except SendScorecardError as exc:
+        result.status, result.message = "failed", str(exc)
+    except duckdb.Error as exc:
+        result.status, result.message = "failed", f"{result.file}: the warehouse refused the rows ({exc})"
+    if result.status == "failed":
+        _record(con, result, None, started)
+    result.seconds = (dt.datetime.now() - started).total_seconds()
+    return result
+
+
+def _load_batches(con: duckdb.DuckDBPyConnection, reader, sha: str, started: dt.datetime) -> pl.DataFrame:
+    """Insert every batch (replacing an earlier load of the same extract date); returns the rule counts."""
+    counts: pl.DataFrame | None = None
+    first = True
+    for frames in reader.batches():
+        header = reader.header
+        if first:
+            for table in frames:
+                _replace(con, f"raw.{table}", header.extract_date)
+            _replace(con, f"{RESTRICTED_SCHEMA}.sen2_validation_issues", header.extract_date)
+            first = False
+        for table, frame in frames.items():
+            _insert(con, f"raw.{table}", _lineage(frame, header.extract_date, reader.file, sha, started))
+        issues = validate_batch(frames, header.reference_date)
+        if issues.height:
+            _insert(con, f"{RESTRICTED_SCHEMA}.sen2_validation_issues",
+                    _lineage(issues, header.extract_date, reader.file, sha, started))
+        batch_counts = summarise(issues)
+        counts = batch_counts if counts is None else counts.with_columns(
+            (pl.col("records") + batch_counts["records"]).alias("records"))
+    if reader.header is None:
+        raise SendScorecardError(f"{reader.file}: the return holds no header")
+    return counts if counts is not None else summarise(pl.DataFrame(schema=ISSUE_SCHEMA))

@@ -39,6 +39,7 @@ from pipelines.ingest.loader import (
     load_raw_file,
     plan_files,
 )
+from pipelines.ingest.sen2.load import expected_la_numbers, load_sen2, sen2_inputs
 from pipelines.ingest.sources import SourceSpec
 from pipelines.jobs import dbt_models_exist, write_outputs
 from pipelines.notify import notify
@@ -47,6 +48,8 @@ from pipelines.publish import discard_build, prepare_build, publish, writer_lock
 STAGES = ("prepare", "ingest", "dbt", "publish", "reports")
 # Who can start a run (shown by `send-scorecard runs`).
 STARTERS = ("schedule", "sensor", "ui", "cli", "demo")
+# The SEN2 person-level returns: loaded by their own streaming loader, not through a SourceSpec.
+SEN2 = "sen2"
 
 
 @dataclass
@@ -164,10 +167,11 @@ class RefreshRun:
                 self._build = prepare_build(self.published, self.run_id)
         return self._build
 
-    def ingest(self, only: SourceSpec | None = None,
+    def ingest(self, only: SourceSpec | str | None = None,
                loader: Callable[[list[Path], Path], list[LoadResult]] | None = None) -> list[LoadResult]:
-        """Load the drop-zone (or just the files of source `only`) into the build file. A file that
-        fails or is quarantined is noted and does not stop the run."""
+        """Load the drop-zone into the build file: everything, or just the files of source `only`
+        (a SourceSpec, or SEN2 for the SEN2 returns). A file that fails or is quarantined is noted
+        and does not stop the run."""
         build = self.build
         with self.stage("ingest"):
             if loader is not None and only is None:
@@ -177,6 +181,10 @@ class RefreshRun:
                 try:
                     if only is None:
                         results = ingest_paths(con, [self.raw_dir])
+                    elif only == SEN2:
+                        returns = sen2_inputs([self.raw_dir])
+                        expected = expected_la_numbers(config.scorecard_la()) if returns else None
+                        results = [load_sen2(con, files, expected_la=expected) for files in returns]
                     else:
                         ensure_meta(con)
                         results = [load_raw_file(con, raw, spec) for raw, spec, _ in

@@ -20,6 +20,7 @@ from pipelines import config
 from pipelines.errors import SendScorecardError
 from pipelines.ingest.loader import connect_warehouse, table_exists
 from pipelines.ingest.rawfile import expand_paths, open_raw_files
+from pipelines.ingest.sen2.load import file_sha256, is_sen2_input, sen2_inputs
 from pipelines.ingest.sources import detect_source
 
 
@@ -40,12 +41,18 @@ def drop_zone_files(raw_dir: Path, cache: dict) -> tuple[list[tuple[str, str]], 
     be opened or matched is left to the monthly run, which reports it.
     """
     found, new_cache = [], {}
-    for path in expand_paths([raw_dir]) if raw_dir.exists() else []:
+    paths = expand_paths([raw_dir]) if raw_dir.exists() else []
+    # SEN2 XML returns (not data files of a SourceSpec) are recorded by their file hash; a flat
+    # export is several files recorded under one hash and is left to the monthly run.
+    paths += [files[0] for files in sen2_inputs([raw_dir]) if files[0].suffix.lower() == ".xml"]
+    for path in paths:
         stat = path.stat()
         key = [stat.st_size, stat.st_mtime_ns]
         cached = cache.get(str(path))
         if cached and cached[0] == key:
             members = cached[1]
+        elif is_sen2_input(path):
+            members = [[file_sha256(path), "sen2_returns"]] if path.suffix.lower() == ".xml" else []
         else:
             members = []
             try:

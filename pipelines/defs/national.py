@@ -13,7 +13,7 @@ from dagster import AssetExecutionContext
 from pipelines.ingest.loader import LoadResult, connect_warehouse, table_exists
 from pipelines.ingest.sources import SOURCES, SourceSpec
 from pipelines.quality.suites import load_suite
-from pipelines.refresh import RefreshRun
+from pipelines.refresh import SEN2, RefreshRun
 
 NATIONAL_GROUP = "national"
 LOCAL_GROUP = "local"
@@ -100,5 +100,23 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     return _load
 
 
+@dg.asset(key=["raw", "sen2_returns"], group_name=LOCAL_GROUP, kinds={"duckdb", "polars"},
+          required_resource_keys={"refresh_run"},
+          description="SEN2 person-level returns (XML, or the flat export's module files) in the drop-zone (SEND_RAW), "
+                      "validated and pseudonymised into raw.sen2_* by their streaming loader.")
+def sen2_returns(context: AssetExecutionContext) -> dg.MaterializeResult:
+    run: RefreshRun = context.resources.refresh_run
+    results = run.ingest(only=SEN2)
+    for r in results:
+        log = context.log.warning if r.status not in ("loaded", "skipped") else context.log.info
+        log(f"{r.file}: {r.status} ({r.rows} requests) {r.message}")
+    refused = [r for r in results if r.status not in ("loaded", "skipped")]
+    return dg.MaterializeResult(metadata={
+        "returns": len(results), "loaded": sum(r.status == "loaded" for r in results),
+        "skipped": sum(r.status == "skipped" for r in results), "refused": len(refused),
+        "refused files": dg.MetadataValue.text("\n".join(r.message for r in refused) or "none"),
+    })
+
+
 national_assets = [raw_asset(spec) for spec in SOURCES if not spec.table.startswith("local_")]
-local_assets = [raw_asset(spec) for spec in SOURCES if spec.table.startswith("local_")]
+local_assets = [raw_asset(spec) for spec in SOURCES if spec.table.startswith("local_")] + [sen2_returns]

@@ -1,4 +1,4 @@
-{#- The few things that differ between warehouses, behind adapter.dispatch (design.md section 8).
+{#- The few things that differ between warehouses, behind adapter.dispatch.
     The default implementations are ANSI SQL (PostgreSQL, Snowflake, Redshift); DuckDB has its own. -#}
 
 {#- Continuous (type 7, linear interpolation) quantile of expr at fraction p, as an aggregate. -#}

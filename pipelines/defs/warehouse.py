@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines.config import DBT_PROJECT_DIR
+from pipelines.ingest.sources import SOURCES
 from pipelines.refresh import RefreshRun
 
 WAREHOUSE_GROUP = "warehouse"
@@ -71,9 +72,21 @@ def test_description(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> st
     return " ".join(comment) or f"dbt test {test.get('name')} on {model}"
 
 
+# meta.file_loads, which stg_meta__file_loads reads, is written by every raw asset's load: a run of
+# any source rebuilds it and what depends on it (the stale flags of int_source_health).
+FILE_LOADS_MODEL = "stg_meta__file_loads"
+RAW_KEYS = [AssetKey(["raw", spec.table]) for spec in SOURCES] + [AssetKey(["raw", "sen2_returns"])]
+
+
 class WarehouseTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return WAREHOUSE_GROUP
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if self.get_resource_props(manifest, unique_id).get("name") == FILE_LOADS_MODEL:
+            return spec.merge_attributes(deps=RAW_KEYS)
+        return spec
 
     def get_asset_check_spec(self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str,
                              project: DbtProject | None) -> AssetCheckSpec | None:

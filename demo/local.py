@@ -982,7 +982,7 @@ BAD_LOCAL_EXTRACTS: dict[str, tuple[str, str, str]] = {
         _CASEWORK_HEADER
         + "CP0000001,A356000000001,Ada,Quill,03/04/2015,EHC/2025/000001,12/01/2025,Yes,20/02/2025,Ongoing,,,N,\n"
         + "CP0000002,A356000000002,Bo,Quill,2014-07-09,EHC/2025/000002,31/02/2025,Yes,,Ongoing,,,N,\n",
-        "row 3, column 'Date Request Received'): '31/02/2025' is not a real calendar date",
+        "row 3, column 'Date Request Received'): the value (not shown: cells of local extracts are never quoted) is not a real calendar date",
     ),
     "duplicate_request": (
         "duplicate_request/ehcp_casework_2025-06-30.csv",
@@ -1003,13 +1003,13 @@ BAD_LOCAL_EXTRACTS: dict[str, tuple[str, str, str]] = {
         "CCIS ID,Forename,DOB,SEND,Activity Code\n"
         "YP0000001,Ada,01/10/2008,EHCP,130\n"
         "YP0000002,Bo,15/11/2008,None,999\n",
-        "row 3, column 'Activity Code'): '999' is not a known NCCIS activity code",
+        "row 3, column 'Activity Code'): the value (not shown: cells of local extracts are never quoted) is not a known NCCIS activity code",
     ),
     "bad_exclusion_date": (
         "bad_exclusion_date/exclusions_log_2024-25.csv",
         "Pupil ID,UPN,School,Start Date,Category,Sessions,SEN Provision\n"
         "PU0000001,A356000000009,Marple High School,2024-13-01,Suspension,2,K\n",
-        "row 2, column 'Start Date'): '2024-13-01' is not a real calendar date",
+        "row 2, column 'Start Date'): the value (not shown: cells of local extracts are never quoted) is not a real calendar date",
     ),
 }
 

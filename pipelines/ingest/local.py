@@ -23,7 +23,15 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.errors import SourceFormatError
-from pipelines.ingest.pseudonymise import academic_age, age_band, age_in_years, keyed_hash, pseudonym_key
+from pipelines.ingest.pseudonymise import (
+    REFUSED_SEGMENT,
+    academic_age,
+    age_band,
+    age_in_years,
+    keyed_hash,
+    page_path_only,
+    pseudonym_key,
+)
 from pipelines.ingest.rawfile import RawFile, decode_text, read_csv_text
 
 log = logging.getLogger(__name__)
@@ -32,6 +40,8 @@ log = logging.getLogger(__name__)
 ID, UPN, NAME, DOB, FREE_TEXT = "id", "upn", "name", "dob", "free_text"
 DATE, MONTH, TEXT, FLAG, COUNT, NUMBER, CODE = "date", "month", "text", "flag", "count", "number", "code"
 PERSONAL_KINDS = frozenset({ID, UPN, NAME, DOB, FREE_TEXT})
+# How a message refers to a bad cell: never by its value (design.md section 6).
+NOT_QUOTED = "the value (not shown: cells of local extracts are never quoted)"
 
 DATE_FORMATS_TEXT = ("dd/mm/yyyy (also d/m/yyyy, dd-mm-yyyy, dd.mm.yyyy), yyyy-mm-dd (a time of day is ignored), "
                      "yyyymmdd, '1 Mar 2025' / '01-Mar-2025', or an Excel serial date number such as 45678")
@@ -329,7 +339,7 @@ LOCAL_OFFER_VISITS = LocalLayout(
         _col("visit_date", DATE, "date", "day", required=True),
         _col("page_path", TEXT, "page", "page path and screen class", "pagepath", "page url", "landing page",
              "page location", "url", "page path query string and screen class", required=True),
-        _col("page_title", TEXT, "page title and screen class", "title"),
+        _col("page_title", FREE_TEXT, "page title and screen class", "title"),
         _col("page_views", COUNT, "views", "pageviews", "screen page views", "page views", "hits", required=True),
         _col("sessions", COUNT, "visits", "sessions", required=True),
         _col("users", COUNT, "total users", "active users", "unique visitors", "visitors", required=True),
@@ -579,7 +589,7 @@ def _month_number(name: str) -> int:
     try:
         return _MONTHS[name.lower()]
     except KeyError:
-        raise ValueError(f"has an unknown month name '{name}'") from None
+        raise ValueError("has an unknown month name") from None
 
 
 def parse_month_text(text: str) -> dt.date:
@@ -605,7 +615,9 @@ def parse_column(frame: pl.DataFrame, column: str, parse: Callable[[str], object
                  extract: Extract) -> pl.Series:
     """`column` parsed by `parse` (each distinct text once); the first failing cell raises, naming row and column.
 
-    A personal column's value is not quoted in the message (messages are stored in meta.file_loads).
+    No cell is quoted in the message, whatever its column (messages are stored in meta.file_loads and
+    runs.jsonl, and a name typed into a code column is still a name): file, row, column and the kind
+    of problem only.
     """
     text = frame[column]
     distinct = text.drop_nulls().unique().to_list()
@@ -619,10 +631,8 @@ def parse_column(frame: pl.DataFrame, column: str, parse: Callable[[str], object
     if failed:
         bad = frame.filter(pl.col(column).is_in(list(failed))).select("source_row", column)
         row, value = bad.row(0)
-        personal = extract.layout.column(column).personal
-        shown = "the value (not shown: the column holds personal data)" if personal else f"'{value}'"
         more = f" ({bad.height - 1} more cell(s) in this column have the same problem)" if bad.height > 1 else ""
-        raise extract.error(f"{shown} {failed[value]}{more}", row=row, column=column)
+        raise extract.error(f"{NOT_QUOTED} {failed[value]}{more}", row=row, column=column)
     if not parsed:
         return pl.Series(column, [None] * len(text), dtype=dtype)
     return text.replace_strict(list(parsed), pl.Series(list(parsed.values()), dtype=dtype), default=None,
@@ -689,11 +699,12 @@ def parse_numbers(frame: pl.DataFrame, column: str, extract: Extract, *, integer
         problems.append((number.is_not_null() & (number != number.floor()), "is not a whole number"))
     if required:
         problems.append((text.is_null(), "is blank; a count is required on every row"))
+    problems.insert(1, (number.is_nan() | number.is_infinite(), "is not a finite number (nan or inf)"))
     for mask, problem in problems:
         bad = frame.filter(mask.fill_null(False))
         if bad.height:
             row, value = bad.select("source_row", column).row(0)
-            shown = f"'{value}'" if value is not None else "the cell"
+            shown = NOT_QUOTED if value is not None else "the cell"
             more = f" ({bad.height - 1} more cell(s) like it)" if bad.height > 1 else ""
             raise extract.error(f"{shown} {problem}{more}", row=row, column=column)
     return number.cast(pl.Int64) if integer else number
@@ -908,8 +919,24 @@ def read_local_offer_visits(source: RawFile | Path, key: str | bytes | None = No
     fail_where(parsed, text["page_path"].is_null(), extract, "page_path", "the page path is blank")
     return parsed.select(
         "visit_date", month_start(pl.col("visit_date")).alias("month"),
-        text["page_path"], text["page_title"], "page_views", "sessions", "users", "source_row",
+        local_offer_paths(text, extract), "page_views", "sessions", "users", "source_row",
     )
+
+
+def local_offer_paths(text: pl.DataFrame, extract: Extract) -> pl.Series:
+    """The page paths as the KPIs need them (pseudonymise.page_path_only): no host, query string or
+    fragment; segments that look like an e-mail, a name, a UPN, an NHS number or a date are refused
+    (stored as '[refused]') and the rows are named in a warning, without the path."""
+    distinct = text["page_path"].drop_nulls().unique().to_list()
+    cut = {url: page_path_only(url) for url in distinct}
+    refused = {url for url, (_, was_refused) in cut.items() if was_refused}
+    if refused:
+        rows = text.filter(pl.col("page_path").is_in(list(refused)))["source_row"].to_list()
+        log.warning("%s: %d page path(s) had a segment that looks like personal data (an e-mail address, a "
+                    "name, a UPN, an NHS number or a date); it was stored as %s (rows %s)", extract.file,
+                    len(rows), REFUSED_SEGMENT, _rows_text(rows))
+    return text["page_path"].replace_strict(list(cut), [path for path, _ in cut.values()], default=None,
+                                            return_dtype=pl.String).alias("page_path")
 
 
 def read_local_training(source: RawFile | Path, key: str | bytes | None = None) -> pl.DataFrame:

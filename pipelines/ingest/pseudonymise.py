@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 
 import polars as pl
 
@@ -105,3 +106,35 @@ def age_band(age: pl.Expr) -> pl.Expr:
         condition = (age >= low) if high is None else age.is_between(low, high)
         expr = expr.when(condition).then(pl.lit(label))
     return expr.otherwise(pl.lit(None, pl.String))
+
+
+# ---------------------------------------------------------------------------------------------
+# Free text and URLs: cut to what a KPI needs
+
+REFUSED_SEGMENT = "[refused]"
+_EMAIL = re.compile(r"[^/@\s]+(@|%40)[^/@\s]+\.[^/@\s]+", re.IGNORECASE)
+_PERSON_NAME = re.compile(r"^[A-Z][a-z'’]+(?:[ ._+-]|%20)+(?:[A-Z][a-z'’]+(?:[ ._+-]|%20)+)?[A-Z][a-z'’-]+$")
+_UPN = re.compile(r"^[A-Z]\d{11}[0-9A-Z]$", re.IGNORECASE)
+_NHS_NUMBER = re.compile(r"^\d{3}(?:[ -]|%20)?\d{3}(?:[ -]|%20)?\d{4}$")
+_DATE = re.compile(r"^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$|^(19|20)\d{2}-\d{2}-\d{2}$")
+
+
+def looks_personal(segment: str) -> bool:
+    """True for a URL path segment that looks like an e-mail address, a person's name ('John-Smith',
+    'Amy.Lee'), a UPN, an NHS number or a date (of birth)."""
+    return bool(_EMAIL.search(segment) or _PERSON_NAME.match(segment) or _UPN.match(segment)
+                or _NHS_NUMBER.match(segment) or _DATE.match(segment))
+
+
+def page_path_only(url: str) -> tuple[str, bool]:
+    """A web page's path as the Local Offer KPIs need it: no scheme or host, no query string, no
+    fragment, and each segment that looks personal replaced by '[refused]'. Returns (path, refused?).
+
+    '/search?q=jo@example.org&child=Amy' -> ('/search', False); '/people/Amy-Lee/plan' ->
+    ('/people/[refused]/plan', True)."""
+    text = url.strip()
+    text = re.sub(r"^[a-z][a-z0-9+.-]*://[^/?#]*", "", text, flags=re.IGNORECASE)  # scheme and host
+    text = re.split(r"[?#]", text, maxsplit=1)[0]
+    segments = text.split("/")
+    kept = [REFUSED_SEGMENT if s and looks_personal(s) else s for s in segments]
+    return "/".join(kept) or "/", kept != segments

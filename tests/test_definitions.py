@@ -31,7 +31,7 @@ def test_every_raw_asset_carries_its_quality_suite_as_described_checks():
     checks = {}
     for key in graph.asset_check_keys:
         checks.setdefault(key.asset_key.to_user_string(), []).append(graph.get_check_spec(key))
-    raw = [f"raw/{spec.table}" for spec in SOURCES]  # the SEN2 returns have their own validation rules
+    raw = [f"raw/{spec.table}" for spec in SOURCES]
     assert set(raw) <= {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert raw and all(checks.get(name) for name in raw), [name for name in raw if not checks.get(name)]
     timeliness = {spec.name: spec.description for spec in checks["raw/ehcp_timeliness"]}

@@ -21,7 +21,9 @@ from pipelines.errors import SendScorecardError
 from pipelines.ingest.loader import connect_warehouse, table_exists
 from pipelines.ingest.rawfile import expand_paths, open_raw_files
 from pipelines.ingest.sen2.load import file_sha256, is_sen2_input, sen2_inputs
-from pipelines.ingest.sources import detect_source
+from pipelines.ingest.sources import SOURCES, detect_source
+
+SEN2_TABLE = next(spec.table for spec in SOURCES if spec.family == "sen2_return")
 
 
 def monthly_cron() -> str:
@@ -52,7 +54,7 @@ def drop_zone_files(raw_dir: Path, cache: dict) -> tuple[list[tuple[str, str]], 
         if cached and cached[0] == key:
             members = cached[1]
         elif is_sen2_input(path):
-            members = [[file_sha256(path), "sen2_returns"]] if path.suffix.lower() == ".xml" else []
+            members = [[file_sha256(path), SEN2_TABLE]] if path.suffix.lower() == ".xml" else []
         else:
             members = []
             try:

@@ -17,6 +17,7 @@ from pipelines.refresh import SEN2, RefreshRun
 
 NATIONAL_GROUP = "national"
 LOCAL_GROUP = "local"
+LOCAL_PREFIXES = ("local_", "sen2_")  # the LA's own extracts and its SEN2 return
 # Readers of these sources look LA numbers up in the LA reference, so it loads first.
 NEEDS_LA_REFERENCE = {"lait_indicators", "statistical_neighbours"}
 
@@ -74,13 +75,14 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     specs = check_specs(spec)
 
     @dg.asset(
-        key=["raw", spec.table], group_name=LOCAL_GROUP if spec.table.startswith("local_") else NATIONAL_GROUP,
+        key=["raw", spec.table], group_name=LOCAL_GROUP if spec.table.startswith(LOCAL_PREFIXES) else NATIONAL_GROUP,
         deps=deps, kinds={"duckdb", "polars"}, check_specs=specs, required_resource_keys={"refresh_run"},
         description=f"{spec.title}: files named like /{spec.name_pattern}/ in SEND_RAW, loaded into raw.{spec.table}.",
     )
     def _load(context: AssetExecutionContext) -> dg.MaterializeResult:
         run: RefreshRun = context.resources.refresh_run
-        results = run.ingest(only=spec)
+        # SEN2 returns stream through their own loader into raw.sen2_*
+        results = run.ingest(only=SEN2 if spec.family == "sen2_return" else spec)
         for r in results:
             log = context.log.warning if r.status not in ("loaded", "skipped") else context.log.info
             log(f"{r.file}: {r.status} ({r.rows} rows) {r.message}")
@@ -100,23 +102,5 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     return _load
 
 
-@dg.asset(key=["raw", "sen2_returns"], group_name=LOCAL_GROUP, kinds={"duckdb", "polars"},
-          required_resource_keys={"refresh_run"},
-          description="SEN2 person-level returns (XML, or the flat export's module files) in the drop-zone (SEND_RAW), "
-                      "validated and pseudonymised into raw.sen2_* by their streaming loader.")
-def sen2_returns(context: AssetExecutionContext) -> dg.MaterializeResult:
-    run: RefreshRun = context.resources.refresh_run
-    results = run.ingest(only=SEN2)
-    for r in results:
-        log = context.log.warning if r.status not in ("loaded", "skipped") else context.log.info
-        log(f"{r.file}: {r.status} ({r.rows} requests) {r.message}")
-    refused = [r for r in results if r.status not in ("loaded", "skipped")]
-    return dg.MaterializeResult(metadata={
-        "returns": len(results), "loaded": sum(r.status == "loaded" for r in results),
-        "skipped": sum(r.status == "skipped" for r in results), "refused": len(refused),
-        "refused files": dg.MetadataValue.text("\n".join(r.message for r in refused) or "none"),
-    })
-
-
-national_assets = [raw_asset(spec) for spec in SOURCES if not spec.table.startswith("local_")]
-local_assets = [raw_asset(spec) for spec in SOURCES if spec.table.startswith("local_")] + [sen2_returns]
+national_assets = [raw_asset(spec) for spec in SOURCES if not spec.table.startswith(LOCAL_PREFIXES)]
+local_assets = [raw_asset(spec) for spec in SOURCES if spec.table.startswith(LOCAL_PREFIXES)]

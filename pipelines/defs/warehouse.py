@@ -75,7 +75,7 @@ def test_description(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> st
 # meta.file_loads, which stg_meta__file_loads reads, is written by every raw asset's load: a run of
 # any source rebuilds it and what depends on it (the stale flags of int_source_health).
 FILE_LOADS_MODEL = "stg_meta__file_loads"
-RAW_KEYS = [AssetKey(["raw", spec.table]) for spec in SOURCES] + [AssetKey(["raw", "sen2_returns"])]
+RAW_KEYS = [AssetKey(["raw", spec.table]) for spec in SOURCES]
 
 
 class WarehouseTranslator(DagsterDbtTranslator):

@@ -13,11 +13,11 @@ measures as (
 
     -- the casework flows of seeds/local_kpi_measures.csv
     select
-        local_kpi_id as kpi_id,
-        measure,
-        unit
-    from {{ ref('local_kpi_measures') }}
-    where is_casework_flow
+        measures.local_kpi_id as kpi_id,
+        measures.measure,
+        measures.unit
+    from {{ ref('local_kpi_measures') }} as measures
+    where measures.is_casework_flow
 
 ),
 
@@ -73,12 +73,12 @@ per_month as (
 
     select
         measure,
-        cast(date_trunc('month', event_date) as date) as month,
+        {{ month_start('event_date') }} as month,
         sum(numerator) as numerator,
         sum(denominator) as denominator
     from events
     where event_date is not null
-    group by measure, cast(date_trunc('month', event_date) as date)
+    group by measure, {{ month_start('event_date') }}
 
 )
 

@@ -44,6 +44,7 @@ from pipelines.ingest.sources import SourceSpec
 from pipelines.jobs import dbt_models_exist, write_outputs
 from pipelines.notify import notify
 from pipelines.publish import discard_build, prepare_build, publish, writer_lock
+from pipelines.refresh_state import RefreshPlan, plan_refresh, record_state
 
 STAGES = ("prepare", "ingest", "dbt", "publish", "reports")
 # Who can start a run (shown by `send-scorecard runs`).
@@ -59,7 +60,7 @@ class RefreshSummary:
     run_id: str
     started_at: str
     started_by: str = "cli"
-    status: str = "running"  # published | failed
+    status: str = "running"  # published | unchanged | failed
     failed_step: str | None = None
     message: str = ""
     loaded: list[str] = field(default_factory=list)
@@ -77,6 +78,8 @@ class RefreshSummary:
         sources = (f"{len(self.loaded)} file(s) loaded, {len(self.skipped)} unchanged, "
                    f"{len(self.quarantined)} refused")
         who = f" (started by {self.started_by})"
+        if self.status == "unchanged":
+            return f"Refresh {self.run_id}{who}: {self.message}; the published warehouse is up to date ({sources})."
         if self.status == "published":
             changes = f"{self.kpis_changed} KPI value(s) changed, {len(self.rag_changes)} RAG change(s)"
             extra = f" {self.message}" if self.message else ""
@@ -124,6 +127,8 @@ class RefreshRun:
         self._build: Path | None = None
         self.step = "prepare"
         self.announced: set[str] = set()
+        self.plan: RefreshPlan | None = None  # the CLI door's change detection (None: build everything)
+        self.results: list[LoadResult] = []
 
     @property
     def run_id(self) -> str:
@@ -192,6 +197,7 @@ class RefreshRun:
                 finally:
                     con.close()
             _quarantine_unreadable(build, results, self.run_id)
+            self.results += results
             for r in results:
                 if r.status == "loaded":
                     self.summary.loaded.append(r.file)
@@ -217,14 +223,33 @@ class RefreshRun:
             else:
                 os.environ["SEND_WAREHOUSE"] = previous
 
-    def dbt(self) -> object:
-        """dbt build (seeds, models and every test) on the build file; raises if anything fails."""
+    def check_unchanged(self) -> bool:
+        """Nothing changed since the published warehouse (files, dbt project, engine versions): the
+        run publishes nothing and says so. Sets the plan that the dbt stage selects by."""
+        with self.stage("check"):
+            self.plan = plan_refresh(self.raw_dir, self.published)
+            if self.plan.unchanged:
+                self.summary.status, self.summary.message = "unchanged", self.plan.reason
+                self.summary.skipped = sorted(self.plan.fingerprint.sources)
+        return self.plan.unchanged
+
+    def dbt(self, runner: Callable[[Path], object] | None = None) -> object:
+        """dbt build (seeds, models and every test) on the build file; raises if anything fails. With
+        a plan, only what depends on the changed sources and definitions (state-based selection)."""
         from pipelines.dbt_runner import dbt_build
 
         with self.stage("dbt"):
             if not dbt_models_exist():
                 return None
-            return dbt_build(self.build)
+            if runner is not None:  # a caller's own dbt step (tests)
+                return runner(self.build)
+            if self.plan is None:
+                return dbt_build(self.build)
+            plan, build = self.plan, self.build
+            select = plan.dbt_selection(r.source for r in self.results if r.status == "loaded" and r.source)
+            with plan.state_dir() as state:
+                return dbt_build(build, select=select, state=state if select else None,
+                                 build_as=build.parent / self.published.name)
 
     def publish(self) -> Path | None:
         """Diff against the published file, record the run in it, and swap the build file in."""
@@ -234,7 +259,7 @@ class RefreshRun:
             _compare_with_published(build, self.published, self.summary)
             self.summary.status = "published"  # as recorded in the file; undone below if the swap fails
             try:
-                _record_in_warehouse(build, self.summary)
+                _record_in_warehouse(build, self.summary, self.plan)
                 snapshot = publish(build, self.published, before_replace=lambda: _pause_point("publish"))
             except BaseException:
                 self.summary.status = "running"
@@ -259,7 +284,7 @@ class RefreshRun:
             self._build = None
         summary = self.summary
         summary.seconds = time.monotonic() - self.started
-        if summary.status != "published":
+        if summary.status not in ("published", "unchanged"):
             summary.status = "failed"
             if error is not None and not summary.failed_step:
                 summary.failed_step, summary.message = self.step, str(error) or type(error).__name__
@@ -267,7 +292,8 @@ class RefreshRun:
                 summary.failed_step = "publish"
                 summary.message = summary.message or "the run ended before the publish step; nothing was published"
         _append_log(self.published, summary)
-        notify(asdict(summary), summary.text())
+        if summary.status != "unchanged":  # an unchanged run has nothing to tell
+            notify(asdict(summary), summary.text())
 
 
 def _lock_holder(started_by: str, run_id: str) -> str:
@@ -295,19 +321,23 @@ def refresh_session(raw_dir: Path, published: Path, *, started_by: str, run_id: 
 
 def run_refresh(raw_dir: Path, published: Path, *,
                 ingest: Callable[[list[Path], Path], list[LoadResult]] | None = None,
+                dbt: Callable[[Path], object] | None = None,
                 write_reports: Callable[[Path], list[Path]] | None = write_outputs,
                 on_stage: Callable[[str], None] | None = None,
                 on_wait: Callable[[str], None] | None = None,
                 started_by: str = "cli", run_id: str | None = None) -> RefreshSummary:
     """Every stage in order (the CLI's and the demo's door); raise SendScorecardError on failure.
 
-    `ingest(paths, warehouse)` (optional) replaces the plain loader, e.g. by one that shows progress.
+    `ingest(paths, warehouse)` (optional) replaces the plain loader, e.g. by one that shows progress;
+    `dbt(warehouse)` (optional) replaces the dbt stage.
     """
     with refresh_session(raw_dir, published, started_by=started_by, run_id=run_id, write_reports=write_reports,
                          on_stage=on_stage, on_wait=on_wait) as run:
         try:
+            if run.check_unchanged():
+                return run.summary
             run.ingest(loader=ingest)
-            run.dbt()
+            run.dbt(runner=dbt)
             run.publish()
             run.reports()
         except (SendScorecardError, OSError) as exc:
@@ -362,9 +392,13 @@ def _compare_with_published(build: Path, published: Path, summary: RefreshSummar
         con.close()
 
 
-def _record_in_warehouse(build: Path, summary: RefreshSummary) -> None:
+def _record_in_warehouse(build: Path, summary: RefreshSummary, plan: RefreshPlan | None = None) -> None:
     con = connect_warehouse(build)
     try:
+        if plan is not None:
+            from pipelines.config import DBT_PROJECT_DIR
+
+            record_state(con, plan, summary.run_id, DBT_PROJECT_DIR / "target" / "manifest.json")
         con.execute("create schema if not exists meta")
         con.execute("""create table if not exists meta.refresh_runs (run_id varchar, started_at timestamp,
             seconds double, loaded integer, skipped integer, quarantined integer, summary json)""")

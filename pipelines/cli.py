@@ -174,6 +174,34 @@ def docs(out_dir: Path | None) -> None:
     out.print(f"Documentation: {page}", highlight=False)
 
 
+@main.group()
+def spark() -> None:
+    """The same dbt project on Spark (README: Running on Spark / Databricks)."""
+
+
+@spark.command("export")
+@click.argument("out_dir", type=click.Path(path_type=Path), required=False)
+@friendly_errors
+def spark_export(out_dir: Path | None) -> None:
+    """Write the warehouse's raw tables as Parquet, one folder per table (default data/spark/parquet)."""
+    from pipelines.spark import export_raw_parquet, spark_dir
+
+    out_dir = out_dir or spark_dir() / "parquet"
+    tables = export_raw_parquet(config.warehouse_path(), out_dir)
+    out.print(f"Exported {len(tables)} tables to {out_dir}", highlight=False)
+
+
+@spark.command("build")
+@click.argument("parquet_dir", type=click.Path(path_type=Path), required=False)
+@friendly_errors
+def spark_build(parquet_dir: Path | None) -> None:
+    """Build the dbt project on a local Spark session from a Parquet export (default data/spark/parquet)."""
+    from pipelines.spark import build_on_spark, spark_dir
+
+    summary = build_on_spark(parquet_dir or spark_dir() / "parquet")
+    out.print(summary.sentence(), highlight=False)
+
+
 from pipelines.reports.cli_report import export, report, settings_template  # noqa: E402
 
 main.add_command(report)

@@ -126,7 +126,7 @@ def _release_warehouse() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def _invoke(command: str, args: list[str], warehouse: Path | None) -> RunSummary:
+def _invoke(command: str, args: list[str], warehouse: Path | None, target: str | None = None) -> RunSummary:
     from dbt.cli.main import dbtRunner
 
     project = str(DBT_PROJECT_DIR)
@@ -135,14 +135,16 @@ def _invoke(command: str, args: list[str], warehouse: Path | None) -> RunSummary
         try:
             outcome = dbtRunner().invoke([
                 command, "--project-dir", project, "--profiles-dir", project, "--log-format", "text", "--quiet",
-                *args,
+                *(["--target", target] if target else []), *args,
             ])
         finally:
             _release_warehouse()
     seconds = time.monotonic() - started
     results: list[NodeResult] = []
     for result in getattr(outcome.result, "results", None) or []:
-        node = result.node
+        node = getattr(result, "node", None)
+        if node is None:  # run-operation: the macro's own result, no node
+            continue
         results.append(NodeResult(
             unique_id=node.unique_id, name=node.name, resource_type=str(node.resource_type),
             status=str(result.status).lower(), seconds=float(result.execution_time or 0.0),
@@ -163,22 +165,30 @@ def _invoke(command: str, args: list[str], warehouse: Path | None) -> RunSummary
     return summary
 
 
-def dbt_build(warehouse: Path, select: str | None = None, vars: dict | None = None,  # noqa: A002 - dbt's word
-              full_refresh: bool = False) -> RunSummary:
+def dbt_build(warehouse: Path | None, select: str | None = None, vars: dict | None = None,  # noqa: A002 - dbt's word
+              full_refresh: bool = False, target: str | None = None, exclude: str | None = None) -> RunSummary:
     """Build the dbt project against the warehouse file: seeds, models, data tests and unit tests.
 
     `select` is a dbt selection (e.g. "marts" or "+fct_scorecard"); `vars` are dbt vars such as
-    {"reporting_period": "2025-03-31", "scorecard_la": "E08000007"}. Returns what ran; raises
-    DbtBuildError (a SendScorecardError) naming the models and tests that failed.
+    {"reporting_period": "2025-03-31", "scorecard_la": "E08000007"}. `target` is a profiles.yml output
+    (default duckdb; "spark" builds on Spark, where `warehouse` is not used: see pipelines/spark.py).
+    Returns what ran; raises DbtBuildError (a SendScorecardError) naming the models and tests that failed.
     """
     args: list[str] = []
     if select:
         args += ["--select", select]
     if vars:
         args += ["--vars", json.dumps(vars)]
+    if exclude:
+        args += ["--exclude", exclude]
     if full_refresh:
         args.append("--full-refresh")
-    return _invoke("build", args, Path(warehouse))
+    return _invoke("build", args, Path(warehouse) if warehouse else None, target)
+
+
+def dbt_run_operation(macro: str, args: dict, target: str | None = None) -> RunSummary:
+    """Run a macro of the project (dbt run-operation), e.g. register_parquet_tables on Spark."""
+    return _invoke("run-operation", [macro, "--args", json.dumps(args)], None, target)
 
 
 def dbt_parse(warehouse: Path | None = None) -> Path:

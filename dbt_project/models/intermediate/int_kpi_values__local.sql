@@ -12,28 +12,42 @@
 -- swayed by one month), the month end for S6, the latest snapshot for S13, the month for the rest.
 --
 -- Period keys: 2025-03 (month), R12-2025-03, AYTD-2025-03, END-2025-03, AT-2025-03-31 (as_at).
+{%- set local_kpi_models = [
+    'int_local__flow_kpis',
+    'int_local__stock_kpis',
+    'int_local__exclusion_kpis',
+    'int_local__offer_training_kpis',
+    'int_local__post16_kpis',
+] %}
+
 with unioned as (
 
-    select * from {{ ref('int_local__flow_kpis') }}
-    union all by name
-    select * from {{ ref('int_local__stock_kpis') }}
-    union all by name
-    select * from {{ ref('int_local__exclusion_kpis') }}
-    union all by name
-    select * from {{ ref('int_local__offer_training_kpis') }}
-    union all by name
-    select * from {{ ref('int_local__post16_kpis') }}
+    {% for model in local_kpi_models -%}
+    select
+        kpi_id,
+        measure,
+        unit,
+        month,
+        period_type,
+        period_start,
+        period_end,
+        numerator,
+        denominator
+    from {{ ref(model) }}
+    {% if not loop.last %}union all
+    {% endif %}
+    {%- endfor %}
 
 ),
 
 catalogue_measures as (
 
     select
-        catalogue_measures.col0 as local_kpi_id,
-        catalogue_measures.col1 as measure,
-        catalogue_measures.col2 as kpi_id,
-        catalogue_measures.col3 as scorecard_period_type,
-        catalogue_measures.col4 as source
+        catalogue_measures.local_kpi_id,
+        catalogue_measures.measure,
+        catalogue_measures.kpi_id,
+        catalogue_measures.scorecard_period_type,
+        catalogue_measures.source
     from (
         values
         ('S5', 'pct_within_20_weeks_excl_exceptions', 'S5', 'rolling_12_months', 'local_ehcp_casework'),
@@ -61,7 +75,7 @@ catalogue_measures as (
         ('P8', 'social_care_activities', 'P8', 'month', 'local_post16_tracking'),
         ('P9', 'supported_or_independent_living', 'P9', 'month', 'local_post16_tracking'),
         ('P10', 'annual_health_check', 'P10', 'month', 'local_post16_tracking')
-    ) as catalogue_measures
+    ) as catalogue_measures (local_kpi_id, measure, kpi_id, scorecard_period_type, source)
 
 ),
 
@@ -80,8 +94,8 @@ valued as (
         unioned.denominator,
         case
             when unioned.unit = 'percent' and unioned.denominator > 0
-                then round(cast(100 * unioned.numerator as double) / unioned.denominator, 1)
-            when unioned.unit = 'count' then cast(unioned.numerator as double)
+                then {{ round_to('cast(100 * unioned.numerator as ' ~ type_double() ~ ') / unioned.denominator', 1) }}
+            when unioned.unit = 'count' then cast(unioned.numerator as {{ type_double() }})
         end as value,
         coalesce(catalogue_measures.scorecard_period_type = unioned.period_type, false) as is_scorecard_measure,
         case
@@ -92,7 +106,7 @@ valued as (
             when unioned.kpi_id = 'L2' then 'local_training'
             when unioned.kpi_id like 'P%' then 'local_post16_tracking'
         end as source,
-        strftime(unioned.month, '%Y-%m') as month_text
+        {{ date_text('unioned.month', 'month') }} as month_text
     from unioned
     left join catalogue_measures
         on
@@ -110,14 +124,14 @@ keyed as (
             when 'rolling_12_months' then 'R12-' || month_text
             when 'academic_year_to_date' then 'AYTD-' || month_text
             when 'month_end' then 'END-' || month_text
-            when 'as_at' then 'AT-' || strftime(period_end, '%Y-%m-%d')
+            when 'as_at' then 'AT-' || {{ date_text('period_end') }}
         end as period_key,
         case period_type
             when 'month' then month_text
             when 'rolling_12_months' then '12 months to ' || month_text
             when 'academic_year_to_date' then 'Academic year to ' || month_text
             when 'month_end' then 'End of ' || month_text
-            when 'as_at' then 'As at ' || strftime(period_end, '%Y-%m-%d')
+            when 'as_at' then 'As at ' || {{ date_text('period_end') }}
         end as period_label
     from valued
 
@@ -130,7 +144,7 @@ select
     source,
     'provisional / local' as source_label,
     'la' as geo_level,
-    cast('{{ var("local_la_code") }}' as varchar) as geo_code,
+    cast('{{ var("local_la_code") }}' as {{ dbt.type_string() }}) as geo_code,
     period_key,
     period_type,
     period_label,
@@ -139,15 +153,15 @@ select
     cast(year(month) * 12 + month(month) as integer) as period_seq,
     month,
     value,
-    cast(numerator as double) as numerator,
-    cast(denominator as double) as denominator,
-    cast(null as double) as published_value,
+    cast(numerator as {{ type_double() }}) as numerator,
+    cast(denominator as {{ type_double() }}) as denominator,
+    cast(null as {{ type_double() }}) as published_value,
     case when value is null then 'missing' else 'ok' end as value_status,
     unit,
     unit = 'percent' as is_recomputed,
     case when unit = 'percent' then 100 end as ratio_scale,
     1 as precedence,
-    cast(null as varchar) as release,
+    cast(null as {{ dbt.type_string() }}) as release,
     is_scorecard_measure,
     lag(period_key) over previous as previous_period_key,
     lag(value) over previous as previous_value

@@ -13,7 +13,7 @@ with local_years as (
         kpi_id,
         local_kpi_id,
         measure,
-        cast(year(period_end) as varchar) as period_key,
+        cast(year(period_end) as {{ dbt.type_string() }}) as period_key,
         period_start,
         period_end,
         value as local_value,
@@ -73,7 +73,7 @@ sen2_la as (
     select max(authorities.current_la_code) as la_code
     from {{ ref('stg_sen2__returns') }} as sen2_returns
     inner join {{ ref('stg_reference__local_authorities') }} as authorities
-        on cast(authorities.old_la_code as varchar) = sen2_returns.la_number
+        on cast(authorities.old_la_code as {{ dbt.type_string() }}) = sen2_returns.la_number
 
 ),
 
@@ -134,7 +134,7 @@ select
     published.denominator as published_denominator,
     published.value_status as published_value_status,
     published.source as published_source,
-    round(local_years.local_value - published.value, 1) as difference,
+    {{ round_to('local_years.local_value - published.value', 1) }} as difference,
     case
         when published.value is not null then 'published'
         else 'provisional / local'
@@ -142,18 +142,20 @@ select
     case
         when published.value is not null
             then
-                'Published ' || local_years.period_key || ' figure ' || cast(published.value as varchar)
-                || ' (' || published.source || '); the casework gives ' || cast(local_years.local_value as varchar)
+                'Published ' || local_years.period_key || ' figure '
+                || cast(published.value as {{ dbt.type_string() }})
+                || ' (' || published.source || '); the casework gives '
+                || cast(local_years.local_value as {{ dbt.type_string() }})
                 || '. The scorecard uses the published figure.'
         when published.value_status is not null
             then
                 'The published ' || local_years.period_key || ' figure is ' || replace(published.value_status, '_', ' ')
-                || '; the casework gives ' || cast(local_years.local_value as varchar) || '.'
+                || '; the casework gives ' || cast(local_years.local_value as {{ dbt.type_string() }}) || '.'
         else
             'No figure for ' || local_years.period_key || ' has been published yet; the casework gives '
-            || cast(local_years.local_value as varchar) || ' (provisional).'
+            || cast(local_years.local_value as {{ dbt.type_string() }}) || ' (provisional).'
     end as note,
-    cast(null as varchar) as reason
+    cast(null as {{ dbt.type_string() }}) as reason
 from local_years
 left join published
     on
@@ -180,18 +182,18 @@ select
     sen2_rows.published_denominator,
     sen2_rows.published_value_status,
     sen2_rows.published_source,
-    round(sen2_rows.local_value - sen2_rows.published_value, 1) as difference,
+    {{ round_to('sen2_rows.local_value - sen2_rows.published_value', 1) }} as difference,
     'published' as scorecard_uses,
     case
         when sen2_rows.published_value is null
             then
                 'The published ' || sen2_rows.period_key || ' figure is '
                 || replace(coalesce(sen2_rows.published_value_status, 'missing'), '_', ' ')
-                || '; the SEN2 return gives ' || cast(sen2_rows.local_value as varchar) || '.'
+                || '; the SEN2 return gives ' || cast(sen2_rows.local_value as {{ dbt.type_string() }}) || '.'
         else
-            'Published ' || sen2_rows.period_key || ' figure ' || cast(sen2_rows.published_value as varchar)
+            'Published ' || sen2_rows.period_key || ' figure ' || cast(sen2_rows.published_value as {{ dbt.type_string() }})
             || ' (' || sen2_rows.published_source || '); the SEN2 return gives '
-            || cast(sen2_rows.local_value as varchar) || '.'
+            || cast(sen2_rows.local_value as {{ dbt.type_string() }}) || '.'
     end as note,
     case
         when sen2_rows.published_value is null then 'not comparable: the published figure is suppressed or missing'

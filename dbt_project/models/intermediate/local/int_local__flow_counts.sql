@@ -12,9 +12,9 @@ with requests as (
 measures as (
 
     select
-        measures.col0 as kpi_id,
-        measures.col1 as measure,
-        measures.col2 as unit
+        measures.kpi_id,
+        measures.measure,
+        measures.unit
     from (
         values
         ('S5', 'pct_within_20_weeks_excl_exceptions', 'percent'),
@@ -23,7 +23,7 @@ measures as (
         ('S10', 'requests_received', 'count'),
         ('S11', 'mediation_cases', 'count'),
         ('S12', 'tribunal_appeals', 'count')
-    ) as measures
+    ) as measures (kpi_id, measure, unit)
 
 ),
 
@@ -79,12 +79,12 @@ per_month as (
 
     select
         measure,
-        cast(date_trunc('month', event_date) as date) as month,
+        {{ month_start('event_date') }} as month,
         sum(numerator) as numerator,
         sum(denominator) as denominator
     from events
     where event_date is not null
-    group by measure, cast(date_trunc('month', event_date) as date)
+    group by measure, {{ month_start('event_date') }}
 
 )
 

@@ -191,7 +191,8 @@ select
                 || replace(coalesce(sen2_rows.published_value_status, 'missing'), '_', ' ')
                 || '; the SEN2 return gives ' || cast(sen2_rows.local_value as {{ dbt.type_string() }}) || '.'
         else
-            'Published ' || sen2_rows.period_key || ' figure ' || cast(sen2_rows.published_value as {{ dbt.type_string() }})
+            'Published ' || sen2_rows.period_key || ' figure '
+            || cast(sen2_rows.published_value as {{ dbt.type_string() }})
             || ' (' || sen2_rows.published_source || '); the SEN2 return gives '
             || cast(sen2_rows.local_value as {{ dbt.type_string() }}) || '.'
     end as note,

@@ -25,6 +25,7 @@ from pipelines.ingest.loader import LoadResult, connect_warehouse, ingest_paths
 from pipelines.jobs import dbt_models_exist
 from pipelines.notify import notify
 from pipelines.publish import discard_build, prepare_build, publish, refresh_lock
+from pipelines.refresh_state import RefreshPlan, plan_refresh, record_state
 
 STAGES = ("prepare", "ingest", "dbt", "publish", "reports")
 
@@ -35,7 +36,7 @@ class RefreshSummary:
 
     run_id: str
     started_at: str
-    status: str = "running"  # published | failed
+    status: str = "running"  # published | unchanged | failed
     failed_step: str | None = None
     message: str = ""
     loaded: list[str] = field(default_factory=list)
@@ -51,6 +52,8 @@ class RefreshSummary:
     def sentence(self) -> str:
         sources = (f"{len(self.loaded)} file(s) loaded, {len(self.skipped)} unchanged, "
                    f"{len(self.quarantined)} refused")
+        if self.status == "unchanged":
+            return f"Refresh {self.run_id}: {self.message}; the published warehouse is up to date ({sources})."
         if self.status == "published":
             changes = f"{self.kpis_changed} KPI value(s) changed, {len(self.rag_changes)} RAG change(s)"
             return f"Refresh {self.run_id} published in {self.seconds:.0f} s: {sources}; {changes}."
@@ -98,6 +101,9 @@ def run_refresh(raw_dir: Path, published: Path, *,
     step = "prepare"
     build: Path | None = None
     with refresh_lock(published):
+        plan = plan_refresh(raw_dir, published)
+        if plan.unchanged:  # nothing to load or rebuild: publish nothing, say so
+            return _unchanged(summary, plan, published, started)
         try:
             for step in STAGES:
                 if on_stage:
@@ -109,12 +115,12 @@ def run_refresh(raw_dir: Path, published: Path, *,
                     results = (ingest or _plain_ingest)([raw_dir], build)
                     _note_results(summary, results)
                 elif step == "dbt" and dbt_models_exist():
-                    (dbt or _plain_dbt)(build)
+                    (dbt or _plain_dbt)(build) if dbt else _selective_dbt(build, plan, results, published)
                 elif step == "publish":
                     summary.status = "published"
                     summary.seconds = time.monotonic() - started
                     _compare_with_published(build, published, summary)
-                    _record_in_warehouse(build, summary)
+                    _record_in_warehouse(build, summary, plan, manifest=None if dbt else _manifest())
                     snapshot = publish(build, published, before_replace=lambda: _pause_point("publish"))
                     summary.snapshot = str(snapshot) if snapshot else None
                 elif step == "reports" and write_reports:
@@ -160,6 +166,33 @@ def _plain_dbt(warehouse: Path) -> object:
     return dbt_build(warehouse)
 
 
+def _selective_dbt(warehouse: Path, plan: RefreshPlan, results: list[LoadResult], published: Path) -> object:
+    """dbt build of what depends on the raw tables this ingest changed and on changed dbt definitions
+    (everything when the plan says so); the build file starts as a copy of the published one. dbt
+    sees it under the published file's name in the build folder, the same every run."""
+    from pipelines.dbt_runner import dbt_build
+
+    select = plan.dbt_selection(r.source for r in results if r.status == "loaded" and r.source)
+    with plan.state_dir() as state:
+        return dbt_build(warehouse, select=select, state=state if select else None,
+                         build_as=warehouse.parent / published.name)
+
+
+def _manifest() -> Path:
+    from pipelines.config import DBT_PROJECT_DIR
+
+    return DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def _unchanged(summary: RefreshSummary, plan: RefreshPlan, published: Path, started: float) -> RefreshSummary:
+    summary.status, summary.message = "unchanged", plan.reason
+    summary.skipped = sorted(plan.fingerprint.sources)
+    summary.seconds = time.monotonic() - started
+    summary.stage_seconds["check"] = round(summary.seconds, 2)
+    _append_log(published, summary)
+    return summary
+
+
 def _note_results(summary: RefreshSummary, results: list[LoadResult]) -> None:
     for r in results:
         {"loaded": summary.loaded, "skipped": summary.skipped}.get(r.status, summary.quarantined).append(r.file)
@@ -190,9 +223,12 @@ def _compare_with_published(build: Path, published: Path, summary: RefreshSummar
         con.close()
 
 
-def _record_in_warehouse(build: Path, summary: RefreshSummary) -> None:
+def _record_in_warehouse(build: Path, summary: RefreshSummary, plan: RefreshPlan | None = None,
+                         manifest: Path | None = None) -> None:
     con = connect_warehouse(build)
     try:
+        if plan is not None:
+            record_state(con, plan, summary.run_id, manifest)
         con.execute("create schema if not exists meta")
         con.execute("""create table if not exists meta.refresh_runs (run_id varchar, started_at timestamp,
             seconds double, loaded integer, skipped integer, quarantined integer, summary json)""")

@@ -1,7 +1,7 @@
 """The scorecard page and workbook: what a board member, a screen reader and Excel each get.
 
 Warehouses are built once per test run (demo data, and the real DfE files when ../shared/data is
-present) and shared with tests/test_exports.py through built_demo_warehouse().
+present) by tests/conftest.py and shared with the other modules.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from openpyxl import load_workbook
 
 from pipelines.cli import main
 from pipelines.config import demo_la
-from pipelines.dbt_runner import dbt_build
-from pipelines.ingest.loader import connect_warehouse, ingest_paths
 from pipelines.reports.publication import small_number_mask
 from pipelines.reports.scorecard import build_report, render_html, reports_dir, write_reports
 from pipelines.reports.workbook import RAG_STYLES
@@ -36,57 +34,9 @@ pytestmark = pytest.mark.slow
 SCREENSHOT_DIR = Path(tempfile.gettempdir()) / "send-scorecard-screenshots"
 
 
-def build_warehouse(root: Path, raw: Path) -> Path:
-    """Load every file under `raw` into root/send.duckdb and build the dbt project on it."""
-    warehouse = root / "send.duckdb"
-    con = connect_warehouse(warehouse)
-    try:
-        results = ingest_paths(con, [raw])
-    finally:
-        con.close()
-    failed = [r.message for r in results if r.status == "failed"]
-    assert not failed, failed
-    dbt_build(warehouse)
-    return warehouse
-
-
-def _once(tmp_path_factory, name: str, build) -> Path:
-    """Build a warehouse into <basetemp>/<name> once per test run. The folder name is fixed (not
-    mktemp) so tests/test_exports.py, which imports this module under another name, reuses it."""
-    root = tmp_path_factory.getbasetemp() / name
-    done = root / "built.ok"
-    if not done.exists():
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
-        build(root)
-        done.write_text("ok")
-    return root / "send.duckdb"
-
-
-def built_demo_warehouse(tmp_path_factory) -> Path:
-    """The demo data (seed 20241) loaded and built, once per test run."""
-    from demo.generate import generate_demo
-
-    def build(root: Path) -> None:
-        generate_demo(root / "raw", seed=20241)
-        build_warehouse(root, root / "raw")
-
-    return _once(tmp_path_factory, "report_demo", build)
-
-
-def built_real_warehouse(tmp_path_factory, real_warehouse: Path) -> Path:
-    """conftest's real_warehouse (the DfE files, ingested) copied and built with dbt, once per run."""
-
-    def build(root: Path) -> None:
-        shutil.copyfile(real_warehouse, root / "send.duckdb")
-        dbt_build(root / "send.duckdb")
-
-    return _once(tmp_path_factory, "report_real", build)
-
-
 @pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory) -> Path:
-    return built_demo_warehouse(tmp_path_factory)
+def demo_warehouse(demo_built) -> Path:
+    return demo_built[0]  # conftest: built once per run, shared with tests/test_exports.py
 
 
 @pytest.fixture(scope="session")
@@ -451,8 +401,8 @@ def test_the_browser_check_would_see_a_page_that_fetches(tmp_path):
 # --- the real data: Stockport ------------------------------------------------------------------------
 
 @pytest.mark.real_data
-def test_stockport_s5_on_the_real_data_is_red_and_declining(tmp_path_factory, real_warehouse):
-    warehouse = built_real_warehouse(tmp_path_factory, real_warehouse)
+def test_stockport_s5_on_the_real_data_is_red_and_declining(real_built):
+    warehouse = real_built[0]
     report = build_report(warehouse, "stockport")
     s5 = next(r for r in report.rows if r["kpi_id"] == "S5")
     assert (s5["value_text"], s5["period_label"], s5["rag_status"]) == ("7.8%", "2024", "Red")

@@ -28,10 +28,16 @@ from pipelines.config import demo_la
 from pipelines.reports.publication import small_number_mask
 from pipelines.reports.scorecard import build_report, render_html, reports_dir, write_reports
 from pipelines.reports.workbook import RAG_STYLES
+from tests.conftest import build_demo
 
 pytestmark = pytest.mark.slow
 
 SCREENSHOT_DIR = Path(tempfile.gettempdir()) / "send-scorecard-screenshots"
+
+
+def built_demo_warehouse(tmp_path_factory) -> Path:
+    """The session's demo build (conftest's demo_built), for modules that ask for it by function."""
+    return build_demo(tmp_path_factory)[0]
 
 
 @pytest.fixture(scope="session")

@@ -126,6 +126,8 @@ def collect(con) -> list[SourceReport]:
                 report.last_good = good[0] if good else None
         if has_runs:
             _add_runs(con, report, has_rows)
+        if report.last_load and report.last_load["status"] == "failed":
+            report.status = "fail"  # refused before its checks could run (unreadable, or no pseudonymisation key)
         reports.append(report)
     return reports
 
@@ -362,6 +364,8 @@ def _source_section(r: SourceReport) -> str:
                        f'loaded {_when(good["loaded_at"])} ({good["rows"] or 0:,} rows).</p>')
         elif load["status"] != "loaded":
             out.append('<p class="meta">No file of this source has loaded yet.</p>')
+        if load["status"] == "failed":
+            out.append(f'<p class="meta">Refused: {_e(load["message"])}</p>')
     else:
         out.append('<p class="meta">Never loaded.</p>')
     if r.latest_runs:

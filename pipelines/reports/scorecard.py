@@ -220,7 +220,8 @@ def _sources(con: duckdb.DuckDBPyConnection, pairs: set[tuple[str, str]]) -> lis
     return out
 
 
-def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, threshold: int) -> dict:
+def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, threshold: int,
+                 publication: bool = False) -> dict:
     """Add what a reader sees to one fct_scorecard row: formatted figures, direction of travel in
     words, flags; in the publication variant, small counts become `c`."""
     unit, dp = row["unit"], row["decimal_places"]
@@ -281,7 +282,9 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
     if row["period_end"] is not None and report_date - row["period_end"] > STALE_AFTER:
         flags.append(f"Stale: the latest published figure is for {row['period_label']}")
     if row.get("is_stale") and row.get("quality_note"):  # a source's latest file was refused
-        flags.append(row["quality_note"])
+        # the reason is for the owner (data-quality report, run summary); readers learn only this
+        flags.append(f"Not updated this month: {row['source_title'] or 'the source'} keeps its last good data"
+                     + ("." if publication else " (the data-quality report says why)."))
     if row["data_quality_flag"]:
         flags.append(row["data_quality_flag"])
     if row.get("provisional_value") is not None:
@@ -370,7 +373,7 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
                                            pl.lit(False).alias("provisional_trend_suppressed"))
     rows = []
     for raw in scorecard.iter_rows(named=True):
-        row = _display_row(raw, labels, reporting_date, threshold)
+        row = _display_row(raw, labels, reporting_date, threshold, publication)
         points = _trend_points(trends, raw)
         row["trend_points"] = points
         row["trend_svg"] = trend_svg(f"trend-{row['kpi_id']}", f"{row['kpi_id']} {row['title']}", points,

@@ -65,14 +65,14 @@ def env_for(raw: Path, published: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "SEND_RAW": str(raw), "SEND_WAREHOUSE": str(published), **extra}
 
 
-def add_new_file(raw: Path) -> None:
-    """A new year's NEET file arrives (the 2025 one with its period moved on a year)."""
+def add_new_file(raw: Path, year: int = 2026) -> None:
+    """A new year's NEET file arrives (the 2025 one with its period moved on to `year`)."""
     neet = raw / "national" / "neet"
     text = (neet / "UD_NEETNK_LA_dashboard_2025_final.csv").read_bytes()
     lines = text.split(b"\n")
-    moved = [lines[0]] + [line.replace(b"2025,", b"2026,", 1) if line.startswith(b"2025,") else line
+    moved = [lines[0]] + [line.replace(b"2025,", f"{year},".encode(), 1) if line.startswith(b"2025,") else line
                           for line in lines[1:]]
-    (neet / "UD_NEETNK_LA_dashboard_2026_final.csv").write_bytes(b"\n".join(moved))
+    (neet / f"UD_NEETNK_LA_dashboard_{year}_final.csv").write_bytes(b"\n".join(moved))
 
 
 @pytest.mark.parametrize("stage", ["ingest", "dbt", "publish"])
@@ -335,6 +335,7 @@ def test_ingest_during_a_paused_refresh_waits_or_says_who_holds_the_lock(site, t
     add_new_file(raw)
     late = elsewhere / "UD_NEETNK_LA_dashboard_2026_final.csv"
     (raw / "national" / "neet" / late.name).rename(late)  # not in the drop-zone: only the ingest loads it
+    add_new_file(raw, 2027)  # the refresh has a changed drop-zone to load, so it reaches its pause
     marker = tmp_path / "paused"
     refresh = subprocess.Popen(CLI + ["refresh"], env=env_for(
         raw, published, SEND_REFRESH_PAUSE_AT="dbt", SEND_REFRESH_PAUSE_FILE=str(marker),

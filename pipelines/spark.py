@@ -1,4 +1,4 @@
-"""The dbt project on Spark (design.md section 9): the raw tables as Parquet, the same models built
+"""The dbt project on Spark: the raw tables as Parquet, the same models built
 by dbt-spark on a local pyspark session, and the marts read back for comparison with DuckDB.
 
 - export_raw_parquet: the warehouse's raw.* and meta.* tables as Parquet, one folder per table

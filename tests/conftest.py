@@ -55,10 +55,24 @@ def real_built(real_warehouse, tmp_path_factory) -> tuple[Path, RunSummary]:
     return warehouse, dbt_build(warehouse)
 
 
+_DEMO_BUILT: dict[str, tuple[Path, RunSummary]] = {}
+
+
 @pytest.fixture(scope="session")
 def demo_built(tmp_path_factory) -> tuple[Path, RunSummary]:
     """The demo data (seed 20241, local extracts included) loaded into a fresh warehouse and built with
     dbt, once per run."""
+    return build_demo(tmp_path_factory)
+
+
+def build_demo(tmp_path_factory) -> tuple[Path, RunSummary]:
+    """demo_built for modules that ask for it by function (built once per run either way)."""
+    if "demo" not in _DEMO_BUILT:
+        _DEMO_BUILT["demo"] = _build_demo(tmp_path_factory)
+    return _DEMO_BUILT["demo"]
+
+
+def _build_demo(tmp_path_factory) -> tuple[Path, RunSummary]:
     from demo.generate import generate_demo
 
     root = tmp_path_factory.mktemp("demo_built")

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from pipelines.dbt_runner import RunSummary, dbt_build
-from pipelines.local_kpis import local_kpis_from_warehouse
+from tests.local_kpis_oracle import local_kpis_from_warehouse
 
 pytestmark = pytest.mark.slow
 

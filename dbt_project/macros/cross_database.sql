@@ -1,4 +1,4 @@
-{#- The few things that differ between warehouses, behind adapter.dispatch (design.md sections 8-9).
+{#- The few things that differ between warehouses, behind adapter.dispatch.
     The default implementations are ANSI SQL (PostgreSQL, Snowflake, Redshift); DuckDB and Spark
     (dbt-spark locally, dbt-databricks on Databricks) have their own. Models use these macros, or
     dbt's own cross-database macros (dbt.type_string(), dbt.last_day()), never an engine's dialect:

@@ -1,4 +1,4 @@
-{#- Spark only (design.md section 9): make the Parquet export of the warehouse (pipelines/spark.py,
+{#- Spark only: make the Parquet export of the warehouse (pipelines/spark.py,
     one folder per table: <parquet_dir>/<schema>/<table>/) the tables the sources read, in the
     session's catalogue. tables: the "schema.table" names exported. A table of those schemas that
     the export no longer has (a local extract of an earlier run) is dropped, so the models see

@@ -42,40 +42,15 @@ with unioned as (
 
 catalogue_measures as (
 
+    -- which catalogue KPI each local measure shows as, and the period type the scorecard shows
+    -- (seeds/local_kpi_measures.csv)
     select
         catalogue_measures.local_kpi_id,
         catalogue_measures.measure,
         catalogue_measures.kpi_id,
         catalogue_measures.scorecard_period_type,
         catalogue_measures.source
-    from (
-        values
-        ('S5', 'pct_within_20_weeks_excl_exceptions', 'S5', 'rolling_12_months', 'local_ehcp_casework'),
-        ('S5', 'pct_within_20_weeks_incl_exceptions', 'S5_inc', 'rolling_12_months', 'local_ehcp_casework'),
-        ('S6', 'active_plans', 'S6', 'month_end', 'local_ehcp_casework'),
-        ('S9', 'new_plans_issued', 'S9', 'rolling_12_months', 'local_ehcp_casework'),
-        ('S10', 'requests_received', 'S10', 'rolling_12_months', 'local_ehcp_casework'),
-        ('S11', 'mediation_cases', 'S11', 'rolling_12_months', 'local_ehcp_casework'),
-        ('S12', 'tribunal_appeals', 'S12', 'rolling_12_months', 'local_ehcp_casework'),
-        ('S13', 'inmss_placements_out_of_borough', 'S13', 'as_at', 'local_ehcp_casework'),
-        ('E7', 'suspensions', 'E7', 'month', 'local_exclusions'),
-        ('E8', 'suspensions', 'E8', 'month', 'local_exclusions'),
-        ('E9', 'permanent_exclusions', 'E9', 'month', 'local_exclusions'),
-        ('E10', 'permanent_exclusions', 'E10', 'month', 'local_exclusions'),
-        ('L1', 'visits', 'L1', 'month', 'local_offer_visits'),
-        ('L2', 'staff_trained', 'L2', 'month', 'local_training'),
-        ('P1', 'pct_neet_or_not_known_ehcp', 'P1', 'month', 'local_post16_tracking'),
-        ('P1', 'pct_neet_or_not_known_sen_support', 'P1_sens', 'month', 'local_post16_tracking'),
-        ('P2', 'pct_employment_of_eet', 'P2', 'month', 'local_post16_tracking'),
-        ('P3', 'pct_supported_internship_of_eet', 'P3', 'month', 'local_post16_tracking'),
-        ('P4', 'employment_based_learning', 'P4', 'month', 'local_post16_tracking'),
-        ('P5', 'other_employment', 'P5', 'month', 'local_post16_tracking'),
-        ('P6', 'volunteering', 'P6', 'month', 'local_post16_tracking'),
-        ('P7', 'continuing_study', 'P7', 'month', 'local_post16_tracking'),
-        ('P8', 'social_care_activities', 'P8', 'month', 'local_post16_tracking'),
-        ('P9', 'supported_or_independent_living', 'P9', 'month', 'local_post16_tracking'),
-        ('P10', 'annual_health_check', 'P10', 'month', 'local_post16_tracking')
-    ) as catalogue_measures (local_kpi_id, measure, kpi_id, scorecard_period_type, source)
+    from {{ ref('local_kpi_measures') }} as catalogue_measures
 
 ),
 

@@ -144,7 +144,7 @@ local_latest as (
 ),
 
 -- the same series a year earlier, for monthly direction of travel against the same month last
--- year (design.md section 5): matched on the month the period ends in
+-- year: matched on the month the period ends in
 local_year_earlier as (
 
     select

@@ -1,8 +1,8 @@
 -- Per raw source, whether a file's latest attempt was refused (failed its contract or was
--- quarantined by the quality gate), and why (design.md
--- section 7: the last good data stays in place, so the KPIs built from it are stale). Files
--- skipped as already loaded are not attempts. quality_note is the plain-words note the scorecard
--- shows beside every KPI built from the source. Empty when meta.file_loads does not exist.
+-- quarantined by the quality gate), and why (the last good data stays in place, so the KPIs
+-- built from it are stale). Files skipped as already loaded are not attempts. quality_note is the
+-- plain-words note beside every KPI built from the source. Empty when meta.file_loads does not
+-- exist.
 
 -- the reason without the file name the message starts with ("x.csv was quarantined: ...")
 {%- set refusal_reason %}

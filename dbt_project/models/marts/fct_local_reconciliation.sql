@@ -2,7 +2,8 @@
 -- period as a published annual figure - the calendar year, i.e. the rolling 12 months ending in a
 -- complete December - both are shown with the difference (local - published). S5 and S5_inc (the
 -- 20-week measure, against the EHC plans release timeliness table), S9 new plans, S10 requests,
--- S11 mediations and S12 appeals. The scorecard uses the published figure once it exists.
+-- S11 mediations and S12 appeals (reconcile_with_published in seeds/local_kpi_measures.csv). The
+-- scorecard uses the published figure once it exists.
 -- The LA's SEN2 person-level return adds one row per KPI and year present in both (local_source
 -- 'sen2_return'): its calendar-year figures and January caseload (int_sen2__annual_kpis, DfE's
 -- definitions) beside the published ones, with the likely reason for a difference.
@@ -23,7 +24,10 @@ with local_years as (
     from {{ ref('int_kpi_values__local') }}
     where
         period_type = 'rolling_12_months'
-        and kpi_id in ('S5', 'S5_inc', 'S9', 'S10', 'S11', 'S12')
+        and kpi_id in (
+            select measures.kpi_id from {{ ref('local_kpi_measures') }} as measures
+            where measures.reconcile_with_published
+        )
         and month(period_end) = 12
         and day(period_end) = 31
 

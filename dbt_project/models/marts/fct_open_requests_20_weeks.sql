@@ -1,4 +1,4 @@
--- The 20-week leading indicator the published data lacks (design.md section 6): per month end of
+-- The 20-week leading indicator the published data lacks: per month end of
 -- the casework (the latest month cut at the extract date), requests for an EHC needs assessment
 -- still open, those already past 20 weeks (more than 140 days since the request), and those that
 -- will pass 20 weeks within the next 4 weeks (113 to 140 days). Counts only; the requests

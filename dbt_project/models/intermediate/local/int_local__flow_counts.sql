@@ -11,19 +11,13 @@ with requests as (
 
 measures as (
 
+    -- the casework flows of seeds/local_kpi_measures.csv
     select
-        measures.kpi_id,
+        measures.local_kpi_id as kpi_id,
         measures.measure,
         measures.unit
-    from (
-        values
-        ('S5', 'pct_within_20_weeks_excl_exceptions', 'percent'),
-        ('S5', 'pct_within_20_weeks_incl_exceptions', 'percent'),
-        ('S9', 'new_plans_issued', 'count'),
-        ('S10', 'requests_received', 'count'),
-        ('S11', 'mediation_cases', 'count'),
-        ('S12', 'tribunal_appeals', 'count')
-    ) as measures (kpi_id, measure, unit)
+    from {{ ref('local_kpi_measures') }} as measures
+    where measures.is_casework_flow
 
 ),
 

@@ -38,10 +38,13 @@ open_requests as (
         months.month,
         count(*) as n_open,
         count(*) filter (
-            where {{ days_between('requests.request_received_date', 'months.ref') }} > 140
+            where {{ days_between('requests.request_received_date', 'months.ref') }} > {{ var('twenty_weeks_days') }}
         ) as n_past,
         count(*) filter (
-            where {{ days_between('requests.request_received_date', 'months.ref') }} between 113 and 140
+            where
+            {{ days_between('requests.request_received_date', 'months.ref') }}
+            between {{ var('twenty_weeks_days') - var('leading_window_days') + 1 }}
+            and {{ var('twenty_weeks_days') }}
         ) as n_passing
     from months
     inner join requests

@@ -39,8 +39,8 @@ from pipelines.ingest.loader import (
     load_raw_file,
     plan_files,
 )
-from pipelines.ingest.sen2.load import expected_la_numbers, load_sen2, sen2_inputs
 from pipelines.ingest.releases import mark_superseded
+from pipelines.ingest.sen2.load import expected_la_numbers, load_sen2, sen2_inputs
 from pipelines.ingest.sources import SourceSpec
 from pipelines.jobs import dbt_models_exist, write_outputs
 from pipelines.notify import notify

@@ -27,10 +27,16 @@ def test_the_ehcp_release_and_the_la_lookup_alone_publish_s5_for_every_la(real_d
     try:
         las = con.execute("""select count(distinct geo_code) from marts.fct_kpi_values where kpi_id = 'S5'
             and geo_level = 'la' and period_key = '2024' and is_preferred and value is not null""").fetchall()[0][0]
+        # every LA the release has a rate for: a denominator above 0 in the all-plans row (City of
+        # London and Dorset issued no plans in 2024 excluding exceptions: 0/0 is no rate, not 0%)
         every_la = con.execute("""select count(distinct new_la_code) from raw.ehcp_timeliness
             where geographic_level = 'Local authority' and time_period = '2024' and measure = 'plans_issued_den_ex'
-            and value is not null""").fetchall()[0][0]
-        assert every_la - 2 <= las <= every_la and las > 140  # LAs published under two codes count once
+            and breakdown_topic = 'All EHC plans issued' and value > 0""").fetchall()[0][0]
+        assert las == every_la > 140
+        no_plans = con.execute("""select geo_code, value_status from marts.fct_kpi_values where kpi_id = 'S5'
+            and geo_level = 'la' and period_key = '2024' and is_preferred and denominator = 0
+            order by geo_code""").fetchall()
+        assert no_plans == [("E06000059", "unavailable"), ("E09000001", "unavailable")]
         reasons = dict(con.execute("select kpi_id, rag_reason from marts.fct_scorecard where la_code = ?",
                                    [STOCKPORT]).fetchall())
         assert reasons["S4"] == "No data (source not loaded: lait_indicators)"

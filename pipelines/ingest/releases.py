@@ -84,6 +84,8 @@ def mark_superseded(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
     """Recompute `is_superseded` for `spec`'s table and its group: within each target and grain,
     the rows of every release but the newest are superseded."""
     tables = group_tables(con, spec)
+    if not tables:  # nothing of the group loaded (its only file was refused)
+        return
     grain = [c for c in spec.grain if c != "target_source"]
     keys = ", ".join(f'"{c}"' for c in grain)
     union = " union all ".join(

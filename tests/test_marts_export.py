@@ -3,6 +3,8 @@ the scorecard workbook, and `sql` on a warehouse without marts."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 from click.testing import CliRunner
@@ -14,6 +16,7 @@ from pipelines.ingest.loader import connect_warehouse
 from pipelines.reports.marts_export import (
     EXPORTED_MARTS,
     WORKBOOK,
+    _write_workbook,
     exports_dir,
     table_name,
     write_mart_exports,
@@ -49,6 +52,22 @@ def test_every_refresh_output_of_the_marts_is_parquet_and_excel_tables(warehouse
         n = query(warehouse, f"select count(*) as n from marts.{mart}")[0]["n"]
         assert ws.max_row == n + 1
         assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+
+
+def test_the_streamed_workbook_keeps_formula_text_as_text_and_values_as_they_are(tmp_path):
+    frame = pl.DataFrame({"kpi_id": ["=1+2", "-x", "@SUM(A1)", "plain"], "value": [1.5, -2.0, None, 3.0],
+                          "when": [dt.date(2025, 3, 31)] * 4, "flag": [True, False, None, True]})
+    _write_workbook({"fct_scorecard": frame}, tmp_path / "w.xlsx")
+    ws = load_workbook(tmp_path / "w.xlsx")["fct_scorecard"]
+    assert [c.value for c in ws[1]] == ["kpi_id", "value", "when", "flag"]
+    assert [c.value for c in ws["A"][1:]] == ["'=1+2", "'-x", "'@SUM(A1)", "plain"]
+    assert all(c.data_type == "s" for c in ws["A"][1:])
+    assert [c.value for c in ws["B"][1:]] == [1.5, -2.0, None, 3.0]
+    assert [c.value.date() for c in ws["C"][1:]] == [dt.date(2025, 3, 31)] * 4
+    assert [c.value for c in ws["D"][1:]] == [True, False, None, True]
+    table = ws.tables["Scorecard"]
+    assert table.ref == "A1:D5" and [c.name for c in table.tableColumns] == frame.columns
+    assert ws.freeze_panes == "A2"
 
 
 def test_the_scorecard_workbook_has_excel_tables_over_its_data_sheets(warehouse, tmp_path):

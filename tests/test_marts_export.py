@@ -54,20 +54,37 @@ def test_every_refresh_output_of_the_marts_is_parquet_and_excel_tables(warehouse
         assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
 
 
-def test_the_streamed_workbook_keeps_formula_text_as_text_and_values_as_they_are(tmp_path):
-    frame = pl.DataFrame({"kpi_id": ["=1+2", "-x", "@SUM(A1)", "plain"], "value": [1.5, -2.0, None, 3.0],
-                          "when": [dt.date(2025, 3, 31)] * 4, "flag": [True, False, None, True]})
-    _write_workbook({"fct_scorecard": frame}, tmp_path / "w.xlsx")
-    ws = load_workbook(tmp_path / "w.xlsx")["fct_scorecard"]
-    assert [c.value for c in ws[1]] == ["kpi_id", "value", "when", "flag"]
-    assert [c.value for c in ws["A"][1:]] == ["'=1+2", "'-x", "'@SUM(A1)", "plain"]
-    assert all(c.data_type == "s" for c in ws["A"][1:])
-    assert [c.value for c in ws["B"][1:]] == [1.5, -2.0, None, 3.0]
-    assert [c.value.date() for c in ws["C"][1:]] == [dt.date(2025, 3, 31)] * 4
-    assert [c.value for c in ws["D"][1:]] == [True, False, None, True]
+def test_the_generated_workbook_holds_each_value_as_openpyxl_reads_it_and_no_formula(tmp_path):
+    frame = pl.DataFrame({
+        "kpi_id": ["=1+2", "-x", "@SUM(A1)", "a < b & c > d\x07"],
+        "value": [1.5, -2.0, None, float("nan")],
+        "exact": [2.9999999999999996, 1e-7, 123456789.125, 0.0],
+        "n": pl.Series([1, None, -3, 40_000], dtype=pl.Int32),
+        "when": [dt.date(2025, 3, 31), dt.date(1900, 1, 1), None, dt.date(2000, 2, 29)],
+        "at": [dt.datetime(2025, 3, 31, 12, 30), None, None, None],
+        "flag": [True, False, None, True],
+        "tags": [["a", "b"], [], None, ["=c"]],
+    })
+    _write_workbook({"fct_scorecard": frame, "dim_la": frame.head(0)}, tmp_path / "w.xlsx")
+    wb = load_workbook(tmp_path / "w.xlsx")
+    ws = wb["fct_scorecard"]
+    assert [c.value for c in ws[1]] == frame.columns
+    column = {name: [c.value for c in ws[letter][1:]] for name, letter in zip(frame.columns, "ABCDEFGH", strict=True)}
+    assert column["kpi_id"] == ["'=1+2", "'-x", "'@SUM(A1)", "a < b & c > d"]
+    assert column["value"] == [1.5, -2.0, None, None]
+    assert column["exact"] == [2.9999999999999996, 1e-7, 123456789.125, 0]
+    assert column["n"] == [1, None, -3, 40_000]
+    assert column["when"] == [dt.datetime(2025, 3, 31), dt.datetime(1900, 1, 1), None, dt.datetime(2000, 2, 29)]
+    assert ws["E2"].number_format == "yyyy-mm-dd"
+    assert column["at"] == [dt.datetime(2025, 3, 31, 12, 30), None, None, None]
+    assert column["flag"] == [True, False, None, True]
+    assert column["tags"] == ['["a", "b"]', "[]", None, '["=c"]']
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     table = ws.tables["Scorecard"]
-    assert table.ref == "A1:D5" and [c.name for c in table.tableColumns] == frame.columns
+    assert table.ref == "A1:H5" and [c.name for c in table.tableColumns] == frame.columns
     assert ws.freeze_panes == "A2"
+    empty = wb["dim_la"]
+    assert [c.value for c in empty[1]] == frame.columns and empty.max_row == 1
 
 
 def test_the_scorecard_workbook_has_excel_tables_over_its_data_sheets(warehouse, tmp_path):

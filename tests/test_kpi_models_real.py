@@ -113,7 +113,7 @@ def test_revisions_show_where_dfe_changed_a_figure(con):
     assert rows == [(str(y), EDITION_2019, raw[str(y)], EDITION_2023, None, True) for y in range(2014, 2019)]
     assert all(raw[str(y)] > 0 for y in range(2015, 2019))
     # Stockport's S5: every year in two editions except 2023-2024, never revised, first as the older edition had it
-    rows = con.execute("""select period_key, first_release, current_release, n_releases, is_revised, change
+    rows = con.execute("""select period_key, first_release, current_release, n_releases, is_revised, change_since_first
         from marts.fct_kpi_revisions where kpi_id = 'S5' and geo_code = ? and source = 'ehcp_timeliness'
         order by period_key""", [STOCKPORT]).fetchall()
     assert rows == ([(str(y), EDITION_2019, EDITION_2023, 2, False, 0.0) for y in range(2014, 2019)]

@@ -57,7 +57,7 @@ select
     now_published.release as current_release,
     now_published.value as current_value,
     now_published.value_status as current_value_status,
-    {{ round_to('now_published.value - first_published.value', 'catalogue.decimal_places') }} as change,
+    {{ round_to('now_published.value - first_published.value', 'catalogue.decimal_places') }} as change_since_first,
     -- a number changed, appeared or was withdrawn (one symbol for another, e.g. 'missing' then
     -- 'not applicable', is no revision of a figure)
     case

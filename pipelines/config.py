@@ -8,6 +8,8 @@ dbt, which runs in dbt_project/, sees the same file.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -42,3 +44,18 @@ def demo_la() -> str:
 def scorecard_la() -> str:
     """The LA whose scorecard the refresh writes (SEND_SCORECARD_LA: code, number or name; default the demo LA)."""
     return os.environ.get("SEND_SCORECARD_LA") or demo_la()
+
+
+@contextmanager
+def setting(name: str, value: str) -> Iterator[str]:
+    """The environment variable `name` set to `value` for the duration of the block, then restored (or
+    removed): how a stage points dbt's profiles.yml at its file or folder."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield value
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous

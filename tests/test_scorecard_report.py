@@ -485,3 +485,4 @@ def test_stockport_trends_that_cross_a_definition_break_carry_its_note(real_buil
     assert notes["ks4_assessed_grades_2020_2021"] in e3
     page = render_html(report)
     assert notes["sen2_person_level"].split(";")[0] in page  # numbered under the table
+    assert report.sn_groupings == "May 2025 groupings" and "(the May 2025 groupings)" in page

@@ -83,6 +83,7 @@ class ScorecardReport:
     settings_note: str | None = None  # why the LA's settings file was not used, in a sentence
     drilldown: list[dict] | None = None  # the drill-down page's sections (pipelines.reports.drilldown)
     archived_on: dt.date | None = None  # set when regenerated from the monthly archive
+    sn_groupings: str | None = None  # the SN groupings of the SN averages shown ("May 2025 groupings")
 
     @property
     def slug(self) -> str:
@@ -451,12 +452,23 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
         threshold=threshold, summary=summary, rows=rows, sources=_sources(con, pairs),
         pipeline_run=_pipeline_run(con), data=data,
     )
+    report.sn_groupings = _sn_groupings(con, la.la_code)
     report.families = [
         _family(code, f"{code}: {title}", title, [r for r in report.rated_rows if r["family"] == code],
                 sum(1 for r in rows if r["family"] == code))
         for code, title in FAMILY_TITLES.items()
     ]
     return report
+
+
+def _sn_groupings(con: duckdb.DuckDBPyConnection, la_code: str) -> str | None:
+    """The SN groupings behind the LA's SN averages; None in an archived month from before they were named."""
+    try:
+        groupings = con.execute("""select distinct sn_groupings from marts.fct_kpi_benchmarks
+            where la_code = ? and sn_groupings is not null order by 1""", [la_code]).fetchall()
+    except duckdb.Error:
+        return None
+    return ", ".join(g for (g,) in groupings) or None
 
 
 def _family(code: str, heading: str, title: str, rows: list[dict], n_catalogue: int) -> dict:

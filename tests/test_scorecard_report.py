@@ -482,7 +482,7 @@ def test_stockport_trends_that_cross_a_definition_break_carry_its_note(real_buil
     assert notes["sen2_person_level"] not in by_kpi["S11"]
     e_notes = {note["n"]: note["text"] for note in family["E"]["notes"]}
     e3 = [e_notes[n] for n in next(r for r in family["E"]["rows"] if r["kpi_id"] == "E3")["note_refs"]]
-    assert notes["ks4_assessed_grades_2020_2021"] in e3
+    assert notes["no_ks4_exams_2020_2021"] in e3
     page = render_html(report)
     assert notes["sen2_person_level"].split(";")[0] in page  # numbered under the table
     assert report.sn_groupings == "May 2025 groupings" and "(the May 2025 groupings)" in page

@@ -88,6 +88,9 @@ def write_archive_data(con: duckdb.DuckDBPyConnection, la_code: str, folder: Pat
     for table, columns in META_COLUMNS.items():
         if _table_exists(con, "meta", table):
             _write_parquet(con.sql(f"select {columns} from meta.{table}"), data / f"meta__{table}.parquet")
+    if _table_exists(con, "reference", "definition_breaks"):  # the month's series-break notes
+        _write_parquet(con.sql("select * from reference.definition_breaks"),
+                       data / "reference__definition_breaks.parquet")
 
 
 def _write_parquet(relation: duckdb.DuckDBPyRelation, path: Path) -> None:
@@ -97,12 +100,13 @@ def _write_parquet(relation: duckdb.DuckDBPyRelation, path: Path) -> None:
 
 
 def open_archive(folder: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory database whose marts and meta schemas are the archived tables."""
+    """An in-memory database whose marts, meta and reference schemas are the archived tables."""
     con = duckdb.connect(":memory:")
     con.execute("create schema marts")
     con.execute("create schema meta")
+    con.execute("create schema reference")
     for path in sorted((folder / "data").glob("*.parquet")):
-        schema, table = ("meta", path.stem.split("__", 1)[1]) if path.stem.startswith("meta__") else ("marts", path.stem)
+        schema, table = path.stem.split("__", 1) if "__" in path.stem else ("marts", path.stem)
         con.execute(f"create table {schema}.{table} as select * from read_parquet(?)", [str(path)])
     return con
 

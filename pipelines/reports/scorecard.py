@@ -421,7 +421,9 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
     for raw in scorecard.iter_rows(named=True):
         row = _display_row(raw, labels, reporting_date, threshold, publication)
         series = _trend_series(trends, raw)
-        row["flags"] += breaks_crossed(series, raw, breaks)  # footnotes, like the other flags
+        # a KPI's own breaks are footnotes like the other flags; the SN groupings' break applies to
+        # every SN line alike: the method note names the groupings used for every year instead
+        row["flags"] += breaks_crossed(series, raw, [b for b in breaks if b.kpi_ids])
         points = _trend_points(series, raw)
         row["trend_points"] = points
         row["trend_svg"] = trend_svg(f"trend-{row['kpi_id']}", f"{row['kpi_id']} {row['title']}", points,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from pipelines import config
 from pipelines.config import DBT_PROJECT_DIR
+
+log = logging.getLogger(__name__)
 
 
 def dbt_models_exist() -> bool:
@@ -19,6 +22,10 @@ def write_outputs(published: Path, la: str | None = None) -> list[Path]:
     from pipelines.reports.scorecard import write_reports
 
     la = la or config.scorecard_la()
+    if not la:
+        log.warning("SEND_SCORECARD_LA is not set: no scorecard was written (set it to your LA's code, number "
+                    "or name; the data-quality report is written as usual)")
+        return [write_report(published)]
     return [
         *write_reports(published, la),
         *write_reports(published, la, publication=True),

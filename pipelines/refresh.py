@@ -25,6 +25,7 @@ from pipelines.ingest.loader import LoadResult, connect_warehouse, ingest_paths
 from pipelines.jobs import dbt_models_exist
 from pipelines.notify import notify
 from pipelines.publish import discard_build, prepare_build, publish, refresh_lock
+from pipelines.restricted import move_restricted
 
 STAGES = ("prepare", "ingest", "dbt", "publish", "reports")
 
@@ -115,6 +116,7 @@ def run_refresh(raw_dir: Path, published: Path, *,
                     summary.seconds = time.monotonic() - started
                     _compare_with_published(build, published, summary)
                     _record_in_warehouse(build, summary)
+                    move_restricted(build, published)  # person-level tables go to the owner-only file
                     snapshot = publish(build, published, before_replace=lambda: _pause_point("publish"))
                     summary.snapshot = str(snapshot) if snapshot else None
                 elif step == "reports" and write_reports:
@@ -178,7 +180,7 @@ def _compare_with_published(build: Path, published: Path, summary: RefreshSummar
             summary.kpis_changed = con.execute("""select count(*) from marts.fct_scorecard as n
                 join previous.marts.fct_scorecard as o using (la_code, kpi_id)
                 where n.value is distinct from o.value or n.period_key is distinct from o.period_key""").fetchall()[0][0]
-            la = config.scorecard_la()
+            la = config.scorecard_la() or ""
             summary.rag_changes = [f"{la_name} {kpi}: {old} -> {new}" for la_name, kpi, old, new in con.execute("""
                 select n.la_name, n.kpi_id, o.rag_status, n.rag_status from marts.fct_scorecard as n
                 join previous.marts.fct_scorecard as o using (la_code, kpi_id)

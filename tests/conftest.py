@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from pipelines.ingest.loader import connect_warehouse, ingest_paths
+
+# The tests build warehouses from the demo data, whose local extracts and targets are Stockport's: the
+# LA is stated as `make demo` states it (the project has no built-in default; tests of that unset it).
+os.environ.setdefault("SEND_SCORECARD_LA", "E08000007")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

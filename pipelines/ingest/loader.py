@@ -32,6 +32,7 @@ from pipelines.ingest.neighbours import read_statistical_neighbours
 from pipelines.ingest.rawfile import RawFile, expand_paths, open_raw_files
 from pipelines.ingest.sen2.load import expected_la_numbers, is_sen2_input, load_sen2, sen2_inputs
 from pipelines.ingest.sources import SourceSpec, detect_source
+from pipelines.ingest.targets import read_targets
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def read_source(raw: RawFile, spec: SourceSpec, con: duckdb.DuckDBPyConnection |
         "local_offer_visits": lambda: read_local_offer_visits(raw),
         "local_training": lambda: read_local_training(raw),
         "local_post16": lambda: read_local_post16(raw),
+        "kpi_targets": lambda: read_targets(raw),
     }
     return readers[spec.family]()
 

@@ -183,6 +183,13 @@ SOURCES: tuple[SourceSpec, ...] = (
         required=("young_person_id", "date_of_birth", "send_status", "activity_code"),
         replace_by=("month",), load_order=64, key=("month", "young_person_key"),
     ),
+    # The scorecard owner's targets (pipelines/ingest/targets.py): a new file replaces the previous one.
+    SourceSpec(
+        table="kpi_targets", family="kpi_targets", title="scorecard targets file",
+        name_pattern=r"^(kpi_)?targets.*\.(csv|xlsx)$",
+        required=("la_code", "kpi_id", "from_period", "target", "set_by", "agreed_on"),
+        replace_by=(), load_order=70,
+    ),
 )
 
 SOURCES_BY_TABLE = {spec.table: spec for spec in SOURCES}

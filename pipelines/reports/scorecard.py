@@ -75,6 +75,7 @@ class ScorecardReport:
     pipeline_run: dict | None
     data: pl.DataFrame
     families: list[dict] = field(default_factory=list)
+    targets_note: str = ""
 
     @property
     def slug(self) -> str:
@@ -235,6 +236,9 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
         row["arrow"] = ""
     row["target_text"] = fmt(row["target"])
     row["target_from_label"] = labels.get(row["target_from_period"] or "", row["target_from_period"])
+    row["target_set_text"] = (f"set by {row['target_set_by']}" + (
+        f" on {row['target_agreed_on']:%d %b %Y}" if row.get("target_agreed_on") else "")
+        if row["target"] is not None and row.get("target_set_by") else None)
     row["sn_text"] = fmt(row["sn_average"])
     row["sn_reported_text"] = (f"{row['sn_count_reported']} of {row['sn_group_size'] or 10}"
                                if row["sn_count_reported"] is not None else None)
@@ -376,6 +380,11 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
         threshold=threshold, summary=summary, rows=rows, sources=_sources(con, pairs),
         pipeline_run=_pipeline_run(con), data=data,
     )
+    report.targets_note = (
+        "Targets were set by the scorecard owner: each shows who set it and when." if any(
+            r["target"] is not None for r in rows) else
+        f"No targets have been set for {la.la_name}: each measure is rated against the {la.region_name or 'regional'} "
+        "and England figures instead (Green when better than both, Red when worse than both).")
     report.families = [
         {"code": code, "title": title, "rows": [r for r in report.rated_rows if r["family"] == code],
          "n_catalogue": sum(1 for r in rows if r["family"] == code)}

@@ -16,14 +16,15 @@ with seeded as (
         cast(null as date) as agreed_on,
         'kpi_targets seed' as target_source
     from {{ ref('kpi_targets') }} as seed_rows
-    where not exists (
-        select 1
-        from {{ ref('stg_local__kpi_targets') }} as owner_file
-        where
-            owner_file.la_code = seed_rows.la_code
-            and owner_file.kpi_id = seed_rows.kpi_id
-            and owner_file.from_period = seed_rows.from_period
-    )
+    where
+        not exists (
+            select 1
+            from {{ ref('stg_local__kpi_targets') }} as owner_file
+            where
+                owner_file.la_code = seed_rows.la_code
+                and owner_file.kpi_id = seed_rows.kpi_id
+                and owner_file.from_period = seed_rows.from_period
+        )
 
     union all
 

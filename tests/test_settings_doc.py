@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 READS = re.compile(r"""(?:environ(?:\.get)?\(\s*|environ\[\s*|getenv\(\s*|env_var\(\s*)['"]([A-Z][A-Z0-9_]+)['"]""")
-NAMED = re.compile(r"""^[A-Z_]+_ENV\s*=\s*['"]([A-Z][A-Z0-9_]+)['"]""", re.MULTILINE)
+NAMED = re.compile(r"""['"](SEND_[A-Z0-9_]+)['"]""")  # a setting's name held in a constant
 
 
 def variables_read() -> set[str]:

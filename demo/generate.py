@@ -15,19 +15,21 @@ import time
 from pathlib import Path
 
 from demo import ehcp, geography, lait, national, reference
-from demo.local import generate_local_extracts
-from demo.world import World
+from demo.local import DEMO_EXTRACT_DATE, generate_local_extracts
+from demo.sen2 import write_demo_return
+from demo.world import DEMO_LA, World
 
 
 def generate_demo(raw_dir: Path, seed: int = 20241, scale: int = 1, with_local: bool = True) -> list[Path]:
     """Write the demo drop-zone (`reference/`, `national/...`, and unless `with_local` is False the demo
-    LA's monthly extracts in `local/`) under `raw_dir`; return the files written."""
+    LA's monthly extracts and its SEN2 XML return in `local/`) under `raw_dir`; return the files written."""
     if scale < 1:
         raise ValueError(f"scale must be at least 1, not {scale}")
     raw_dir = Path(raw_dir)
     # LAIT's longest series (2016-2025) reaches back furthest; one more year feeds year-on-year changes.
     world = World(seed, first_year=geography.extended_years(2016, 2025, scale)[0] - 1)
     lait_dir = raw_dir / "national" / "lait"
+    release = ehcp.write_release(world, raw_dir, scale)
     return [
         reference.write_la_lookup(raw_dir),
         lait.write_long_data(world, lait_dir / "bds_long_0.parquet", scale),
@@ -35,12 +37,14 @@ def generate_demo(raw_dir: Path, seed: int = 20241, scale: int = 1, with_local: 
         lait.write_sn_2025(world, lait_dir / "sn_may_2025.xlsx"),
         lait.write_sn_2021(world, lait_dir / "sn_april_2021.xlsx"),
         lait.write_la_code_list(lait_dir / "la_code_list.xlsx"),
-        ehcp.write_release(world, raw_dir, scale),
+        release,
         *national.write_neet(world, raw_dir, scale),
         *national.write_pupils(world, raw_dir, scale),
         national.write_exclusions(world, raw_dir, scale),
         national.write_ks4(world, raw_dir),
         *(generate_local_extracts(raw_dir, seed, scale=scale) if with_local else []),
+        # The demo LA's SEN2 person-level return, aggregating to its figures in the release above.
+        *([write_demo_return(raw_dir, release, DEMO_LA, DEMO_EXTRACT_DATE, seed)] if with_local else []),
         *([write_demo_targets(raw_dir)] if with_local else []),
     ]
 

@@ -92,7 +92,9 @@ def published_figures(release_zip: Path, la_number: str) -> PublishedFigures:
                     continue
                 if row.get("breakdown_topic", "Total") not in ("Total", "All", row.get("breakdown")):
                     continue
-                year = int(row["time_period"][:4])
+                period = row["time_period"].strip()
+                # calendar years are "2024"; January snapshots are academic years "202425" (January 2025)
+                year = int(period[:4]) + (1 if len(period) == 6 else 0)
                 for column, values in targets[stem].items():
                     value = _number(row.get(column.lower()))
                     if value is not None:
@@ -167,6 +169,16 @@ def synthesise_return(figures: PublishedFigures, seed: int = 20241) -> list[dict
     people = _People(rng, figures.la_number)
     plans: list[_Plan] = []
     flow_years = sorted(figures.plans)
+    # Plans issued in Y whose request came in Y-1 (q[Y]): as few as the published requests allow,
+    # solved from the last year back (requests in Y = plans of Y received in Y + q[Y+1] + the rest).
+    carried: dict[int, int] = {}
+    later = 0
+    for year in reversed(flow_years):
+        requests_in_year = figures.requests.get(year, figures.plans[year] + later)
+        carried[year] = max(0, figures.plans[year] + later - requests_in_year)
+        if carried[year] > figures.plans[year]:
+            raise ValueError(f"LA {figures.la_number} {year}: too few requests for the plans issued")
+        later = carried[year]
     for year in flow_years:
         census = census_date(year)
         den, den_ex = figures.plans[year], figures.plans_ex.get(year, figures.plans[year])
@@ -176,13 +188,14 @@ def synthesise_return(figures: PublishedFigures, seed: int = 20241) -> list[dict
             raise ValueError(f"LA {figures.la_number} {year}: published timeliness figures are inconsistent")
         kinds = ([(False, True)] * within_ex + [(False, False)] * (den_ex - within_ex)
                  + [(True, True)] * exception_within + [(True, False)] * (exceptions - exception_within))
-        requests_in_year = figures.requests.get(year, den)
-        if requests_in_year < den:
-            raise ValueError(f"LA {figures.la_number} {year}: fewer requests than plans issued")
-        for week20, is_within in kinds:
+        previous_year = set(rng.choice(len(kinds), size=carried[year], replace=False).tolist())
+        for index, (week20, is_within) in enumerate(kinds):
             days = int(rng.integers(60, 141)) if is_within else int(rng.integers(141, 301))
-            start = _day(rng, max(dt.date(year, 1, 1) + dt.timedelta(days=days), census + dt.timedelta(days=1)),
-                         dt.date(year, 12, 31))
+            if index in previous_year:  # received last year: start early in the year
+                start = _day(rng, census + dt.timedelta(days=1), dt.date(year, 1, 1) + dt.timedelta(days=days - 1))
+            else:
+                start = _day(rng, max(dt.date(year, 1, 1) + dt.timedelta(days=days), census + dt.timedelta(days=1)),
+                             dt.date(year, 12, 31))
             received = start - dt.timedelta(days=days)
             outcome_date = start - dt.timedelta(days=int(rng.integers(0, 15)))
             person = people.new(received)
@@ -197,11 +210,15 @@ def synthesise_return(figures: PublishedFigures, seed: int = 20241) -> list[dict
             }
             person["Requests"].append(request)
             plans.append(_Plan(person, request, start))
-        _extra_requests(people, rng, year, requests_in_year - den)
+        following = carried.get(year + 1, 0) if year + 1 in figures.plans else 0
+        if year in figures.requests:
+            _extra_requests(people, rng, year, figures.requests[year] - (den - carried[year]) - following)
+    for year in flow_years:
         _disputes(people.persons, rng, year, figures.mediation.get(year, 0), figures.tribunal.get(year, 0))
     _caseload(figures, people, plans, rng)
+    last_census = census_date(max(figures.caseload)) if figures.caseload else None
     for plan in plans:
-        _finish_plan(plan, rng)
+        _finish_plan(plan, rng, last_census)
     rng.shuffle(people.persons)
     return people.persons
 
@@ -241,14 +258,18 @@ def _caseload(figures: PublishedFigures, people: _People, plans: list[_Plan], rn
     """Cease plans, or add plans transferred in from other LAs (or started before the published years),
     so that the plans active at each January census date equal the published caseload."""
     previous: dt.date | None = None
+    flow_first = min(figures.plans) if figures.plans else None
     for year in sorted(figures.caseload):
         census = census_date(year)
         active = [p for p in plans if p.start < census and (p.cease is None or p.cease > census)]
         gap = figures.caseload[year] - len(active)
         window_first = previous + dt.timedelta(days=1) if previous else census - dt.timedelta(days=3650)
+        window_last = census - dt.timedelta(days=1)
+        if previous is None and flow_first is not None:  # plans older than the published flows
+            window_last = min(window_last, dt.date(flow_first, 1, 1) - dt.timedelta(days=1))
         if gap > 0:  # older plans (before the first census) or transfers in during the window
             for _ in range(gap):
-                start = _day(rng, window_first, census - dt.timedelta(days=1))
+                start = _day(rng, window_first, window_last)
                 received = start - dt.timedelta(days=int(rng.integers(60, 200)))
                 person = people.new(received)
                 request = {"ReceivedDate": received.isoformat(), "RYA": "0", "RequestOutcome": "A",
@@ -271,9 +292,9 @@ def _caseload(figures: PublishedFigures, people: _People, plans: list[_Plan], rn
         previous = census
 
 
-def _finish_plan(plan: _Plan, rng: np.random.Generator) -> None:
+def _finish_plan(plan: _Plan, rng: np.random.Generator, census: dt.date | None) -> None:
     """Cease details, placement and needs of the plan; active plans get an ActivePlans module with their
-    latest annual review and, for some, a phase transfer."""
+    latest annual review (most within the 12 months before the last census) and, for some, a phase transfer."""
     named = plan.request["Assessment"]["NamedPlan"]
     setting = rng.random()
     detail = ({"SENSetting": "OLA", "PlacementRank": "1"} if setting < 0.05
@@ -284,7 +305,8 @@ def _finish_plan(plan: _Plan, rng: np.random.Generator) -> None:
         named["CeaseReason"] = str(int(rng.choice([1, 2, 3, 4, 5, 7, 9])))
         return
     active = plan.request.setdefault("ActivePlans", {})
-    review = plan.start + dt.timedelta(days=int(rng.integers(300, 420)))
+    latest = census or plan.start + dt.timedelta(days=365)
+    review = max(plan.start + dt.timedelta(days=300), latest - dt.timedelta(days=int(rng.integers(0, 420))))
     active["ReviewMeeting"] = review.isoformat()
     active["ReviewOutcome"] = str(int(rng.choice([1, 1, 2])))
     active["LastReview"] = (review + dt.timedelta(days=int(rng.integers(0, 28)))).isoformat()
@@ -455,3 +477,14 @@ def write_sen2_flat_export(folder: Path, persons: Iterable[dict], la_number: str
             writer.writerows(table)
         written.append(path)
     return written
+
+
+def write_demo_return(raw_dir: Path, release_zip: Path, la_number: str, extract_date: dt.date,
+                      seed: int = 20241) -> Path:
+    """The demo LA's SEN2 XML return in `<raw_dir>/local/`, built from its figures in the demo release:
+    census reference date of the extract's year, extract date `extract_date`."""
+    figures = published_figures(release_zip, la_number)
+    persons = synthesise_return(figures, seed=seed)
+    reference = census_date(extract_date.year)
+    return write_sen2_xml(Path(raw_dir) / "local" / f"sen2_{la_number}_{extract_date:%Y-%m-%d}.xml", persons,
+                          la_number, reference, extract_date)

@@ -196,10 +196,11 @@ def docs(out_dir: Path | None) -> None:
     out.print(f"Documentation: {page}", highlight=False)
 
 
-from pipelines.reports.cli_report import export, report  # noqa: E402
+from pipelines.reports.cli_report import export, report, settings_template  # noqa: E402
 
 main.add_command(report)
 main.add_command(export)
+main.add_command(settings_template)
 
 from pipelines.quality.cli_check import check  # noqa: E402
 

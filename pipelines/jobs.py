@@ -17,17 +17,21 @@ def dbt_models_exist() -> bool:
 
 def write_outputs(published: Path, la: str | None = None) -> list[Path]:
     """The reports the refresh leaves for people: the scorecard of the configured LA (HTML and
-    Excel, plus the publication variant) and the data-quality report."""
+    Excel, plus the publication variant) and the data-quality report, also kept in the monthly
+    archive (pipelines.reports.archive); and the marts for Power BI and Excel in exports/."""
     from pipelines.quality.report import write_report
-    from pipelines.reports.scorecard import write_reports
+    from pipelines.reports.marts_export import write_mart_exports
+    from pipelines.reports.scorecard import archive_reports, write_reports
 
     la = la or config.scorecard_la()
     if not la:
         log.warning("SEND_SCORECARD_LA is not set: no scorecard was written (set it to your LA's code, number "
-                    "or name; the data-quality report is written as usual)")
-        return [write_report(published)]
-    return [
+                    "or name; the data-quality report and the exports are written as usual)")
+        return [write_report(published), *write_mart_exports(published)]
+    paths = [
         *write_reports(published, la),
         *write_reports(published, la, publication=True),
         write_report(published),
     ]
+    archive_reports(published, la, paths)  # the monthly archive: reports/archive/<date>/
+    return paths + write_mart_exports(published)  # exports/: Parquet and Excel Tables for Power BI and Excel

@@ -76,7 +76,8 @@ def figures_in(text: str, labels: list[str]) -> set[float]:
 
 class KpiRows(HTMLParser):
     """The text of each <tr id="kpi-..."> (attributes such as title and the SVG's labels included),
-    without the Target cell (the owner's number)."""
+    without the Target cell (the owner's number), with the numbered notes under the table that the
+    row refers to (the note numbers themselves are not figures)."""
 
     def __init__(self, html: str):
         super().__init__(convert_charrefs=True)
@@ -86,12 +87,28 @@ class KpiRows(HTMLParser):
         self._cell = 0
         self._in_head = False
         self._skip = False
+        self._in_refs = False
+        self._refs: dict[str, list[str]] = {}
+        self._notes: dict[str, list[str]] = {}
+        self._note: str | None = None
         self.feed(html)
+        for kpi, refs in self._refs.items():
+            for ref in refs:
+                self.rows[kpi].extend(self._notes.get(ref, []))
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         if tag == "thead":
             self._in_head, self.headers = True, []
+        if tag == "sup" and "refs" in (attributes.get("class") or ""):
+            self._in_refs = True
+        if self._in_refs:
+            if tag == "a" and self._row:
+                self._refs.setdefault(self._row, []).append((attributes.get("href") or "").lstrip("#"))
+            return
+        if tag == "li" and (attributes.get("id") or "").startswith("note-"):
+            self._note = attributes["id"]
+            self._notes[self._note] = []
         if tag == "tr" and (attributes.get("id") or "").startswith("kpi-"):
             self._row, self._cell = attributes["id"][4:], 0
             self.rows.setdefault(self._row, [])
@@ -103,12 +120,20 @@ class KpiRows(HTMLParser):
             self.rows[self._row].extend(v for k, v in attributes.items() if k in ("title", "aria-label") and v)
 
     def handle_endtag(self, tag):
+        if tag == "sup":
+            self._in_refs = False
+        if tag == "li":
+            self._note = None
         if tag == "thead":
             self._in_head = False
         if tag == "tr":
             self._row = None
 
     def handle_data(self, data):
+        if self._in_refs:
+            return
+        if self._note:
+            self._notes[self._note].append(data)
         if self._in_head and data.strip():
             self.headers.append(data.strip())
         elif self._row and not self._skip:

@@ -100,7 +100,7 @@ def test_stockport_board_summary_sentence(con):
     sentence = one(con, "select summary_sentence from marts.fct_scorecard_summary where la_code = ?", [STOCKPORT])
     assert re.fullmatch(
         r"\d+ measures? with data available & updated for this report: \d+ Green( \([^)]*\))?, \d+ Red( \([^)]*\))?, "
-        r"\d+ Amber, \d+ Contextual\. \d+ measures? to be further defined, or where data will be supplied soon\.",
+        r"\d+ Amber; \d+ not rated \(no target and no benchmark\), \d+ context\. \d+ measures? to be further defined, or where data will be supplied soon\.",
         sentence), sentence
 
 

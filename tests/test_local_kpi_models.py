@@ -151,7 +151,8 @@ def test_local_values_reach_fct_kpi_values_as_provisional(con):
 
 
 def test_reconciliation_shows_casework_and_published_calendar_years(con, reference):
-    rows = frame(con, "select * from marts.fct_local_reconciliation where kpi_id = 'S5' and period_key = '2024'")
+    rows = frame(con, "select * from marts.fct_local_reconciliation where kpi_id = 'S5' and period_key = '2024' "
+                      "and local_source <> 'sen2_return'")
     assert rows.height == 1
     row = rows.row(0, named=True)
     expected = reference.filter(
@@ -164,6 +165,19 @@ def test_reconciliation_shows_casework_and_published_calendar_years(con, referen
     assert row["difference"] == round(row["local_value"] - published, 1)
     assert row["scorecard_uses"] == "published"
     assert row["note"].endswith("The scorecard uses the published figure.")
+
+
+def test_the_demo_sen2_return_reconciles_exactly_with_the_published_figures(con):
+    """The demo writes the demo LA's SEN2 XML from its published figures: every year present in both agrees."""
+    rows = frame(con, "select * from marts.fct_local_reconciliation where local_source = 'sen2_return'")
+    kpis = set(rows["kpi_id"])
+    assert {"S5", "S5_inc", "S6", "S9", "S10", "S11", "S12"} <= kpis
+    assert rows.filter(pl.col("kpi_id") == "S6")["period_key"].to_list() == [f"JAN{y}" for y in range(2019, 2026)] or \
+        sorted(rows.filter(pl.col("kpi_id") == "S6")["period_key"].to_list()) == [f"JAN{y}" for y in range(2019, 2026)]
+    compared = rows.filter(pl.col("published_value").is_not_null())
+    assert compared.height == 4 * 6 + 7 + 2 + 2  # S5, S5_inc, S9, S10 2019-24; S6 Jan 2019-25; S11, S12 2023-24
+    assert compared["difference"].to_list() == [0.0] * compared.height
+    assert set(compared["reason"]) == {"agrees with the published figure"}
 
 
 def test_leading_indicator_counts_and_the_restricted_list(con, reference):

@@ -172,6 +172,11 @@ def _build_valid_frame(table: str, con: duckdb.DuckDBPyConnection) -> pl.DataFra
             [{"vintage": "2025", "valid_from": dt.date(2025, 5, 1), "la_number": a, "new_la_code": b, "la_name": c,
               "neighbour_rank": d, "neighbour_la_number": e, "neighbour_new_la_code": f, "closeness": "Very close",
               "source_row": 4 + i} for i, (a, b, c, d, e, f) in enumerate(pairs)]), "sn_may_2025.xlsx")
+    if table == "sen2_requests":  # the requests of one SEN2 batch, as the SEN2 loader gates them
+        return lineage(pl.DataFrame({
+            "source_row": [2, 3, 4], "extract_date": [dt.date(2025, 6, 30)] * 3,
+            "request_key": ["r1", "r2", "r3"], "person_key": ["p1", "p1", "p2"],
+            "received_date": [dt.date(2024, 3, 1), dt.date(2024, 9, 1), dt.date(2025, 1, 7)]}), "sen2_example.xml")
     # a source with only its SourceSpec's generic checks (local extracts): its key columns
     data = {"source_row": [2, 3, 4]}
     for i, column in enumerate(spec.key):
@@ -332,7 +337,9 @@ def test_each_expectation_catches_its_own_breakage(table, check, reference_con):
     suite = load_suite(spec)[0]
     expectation = next(e for e in suite["expectations"] if e["meta"]["check"] == check)
     frame = valid_frame(table, reference_con)
-    if expectation["type"] == "expect_table_row_count_to_be_between":
+    if check == "batch_not_empty":  # the SEN2 gate's row count is per batch: an empty batch breaks it
+        result = validate_frame(reference_con, spec, frame.head(0), "fixture", "broken-" + check)
+    elif expectation["type"] == "expect_table_row_count_to_be_between":
         reference_con.execute("insert into meta.file_loads values (?, 'fixture', 'earlier-hash', null, ?, "
                               "'loaded', '', ?)", [table, frame.height * 10, dt.datetime.now()]).fetchall()
         try:

@@ -204,7 +204,8 @@ def test_the_summary_sentence_and_counts_are_the_marts(demo_warehouse, demo_page
     tiles = dict((label, int(n)) for n, label in re.findall(
         r'<span class="n">(\d+)</span>\s*([A-Za-z ]+?)<span', counts))
     assert tiles == {"Green": summary["n_green"], "Amber": summary["n_amber"], "Red": summary["n_red"],
-                     "Contextual": summary["n_contextual"], "To be defined": summary["n_to_be_defined"]}
+                     "Not rated": summary["n_not_rated"], "Context": summary["n_context"],
+                     "To be defined": summary["n_to_be_defined"]}
     # the sentence comes first: before any scorecard table
     assert demo_page[0].index(escape(summary["summary_sentence"], quote=False)) < demo_page[0].index("<table")
 
@@ -283,7 +284,7 @@ def test_the_workbook_has_filled_rag_cells_and_numbers_stored_as_numbers(demo_wa
     summary = wb["Summary"]
     mart = query(demo_warehouse, "select * from marts.fct_scorecard_summary where la_code = ?", [demo_la()])[0]
     assert summary["A4"].value == mart["summary_sentence"]
-    counts = {summary.cell(row=r, column=1).value: summary.cell(row=r, column=2).value for r in range(7, 12)}
+    counts = {summary.cell(row=r, column=1).value: summary.cell(row=r, column=2).value for r in range(7, 13)}
     assert counts["Green"] == mart["n_green"] and counts["Red"] == mart["n_red"]
     assert summary.cell(row=7, column=1).fill.fgColor.rgb[-6:] == RAG_STYLES["Green"][0]
     data = wb["Data"]

@@ -213,3 +213,45 @@ def test_validation_rules_find_what_they_describe(tmp_path, persons):
     assert counts.get("week20_only_on_issued_plans") == 1
     assert counts.get("upn_check_letter", 0) + counts.get("uln_check_digit", 0) >= 1
     assert set(issues.columns) == {"rule", "person_key", "request_key", "source_row"}
+
+
+def test_load_records_counts_in_the_report_and_records_in_the_restricted_schema(tmp_path, persons):
+    from pipelines.quality.report import build_report
+
+    sample = [dict(p, Requests=[dict(r) for r in p["Requests"]]) for p in persons[:60]]
+    broken = next(p for p in sample if "NamedPlan" in p["Requests"][0].get("Assessment", {}))
+    broken["Requests"][0]["ReceivedDate"] = "2030-01-01"  # after its own outcome and plan
+    path = write_sen2_xml(tmp_path / "sen2.xml", sample, "356", REFERENCE, EXTRACT)
+    warehouse = tmp_path / "send.duckdb"
+    con = duckdb.connect(str(warehouse))
+    result = load_sen2(con, [path], key=KEY, expected_la={"356"}, batch_persons=25)
+    assert result.status == "loaded", result.message
+    assert "request_dates_in_order 1" in result.message
+    assert con.execute("select count(*) from raw.sen2_persons").fetchall() == [(60,)]
+    summary = dict(con.execute("select rule, records from dq.sen2_validation_summary").fetchall())
+    assert summary["request_dates_in_order"] == 1 and sum(summary.values()) == 1
+    issues = con.execute("select rule, person_key, request_key from casework_restricted.sen2_validation_issues"
+                         ).fetchall()
+    assert [i[0] for i in issues] == ["request_dates_in_order"] and len(issues[0][2]) == 64
+    assert con.execute("select count(*) from dq.validation_runs where source = 'sen2_requests' and passed"
+                       ).fetchall() == [(1,)]
+    # loading the same file again is skipped; nothing is doubled
+    assert load_sen2(con, [path], key=KEY, expected_la={"356"}).status == "skipped"
+    con.close()
+    page = build_report(warehouse)
+    assert "SEN2 return: the checks DfE will apply" in page and "1 record(s) break a check" in page
+    assert issues[0][2] not in page and issues[0][1] not in page
+
+
+def test_a_return_breaking_its_gate_is_quarantined_and_nothing_is_kept(tmp_path, persons):
+    sample = [dict(p, Requests=[dict(r) for r in p["Requests"]]) for p in persons[:30]]
+    sample[3]["Requests"][0].pop("ReceivedDate")  # item 2.1 is mandatory: the gate blocks the return
+    path = write_sen2_xml(tmp_path / "sen2.xml", sample, "356", REFERENCE, EXTRACT)
+    con = duckdb.connect()
+    result = load_sen2(con, [path], key=KEY, expected_la={"356"}, batch_persons=10)
+    assert result.status == "quarantined"
+    assert "sen2.xml was quarantined" in result.message and "date the request was received" in result.message
+    tables = {t for (t,) in con.execute("select table_name from information_schema.tables "
+                                        "where table_schema = 'raw'").fetchall()}
+    assert not tables & {"sen2_persons", "sen2_requests", "sen2_returns"}
+    assert con.execute("select status from meta.file_loads").fetchall() == [("quarantined",)]

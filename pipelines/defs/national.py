@@ -9,6 +9,7 @@ from dagster import AssetExecutionContext
 from pipelines import config
 from pipelines.defs.build import run_warehouse
 from pipelines.ingest.loader import connect_warehouse, ensure_meta, load_raw_file, plan_files
+from pipelines.ingest.sen2.load import expected_la_numbers, load_sen2, sen2_inputs
 from pipelines.ingest.sources import SOURCES, SourceSpec
 
 NATIONAL_GROUP = "national"
@@ -23,7 +24,11 @@ def load_source(spec: SourceSpec, context: AssetExecutionContext) -> dg.Material
     con = connect_warehouse(run_warehouse(context))
     try:
         ensure_meta(con)
-        results = [load_raw_file(con, raw, s) for raw, s in planned]
+        if spec.family == "sen2_return":  # SEN2 returns stream through their own loader (raw.sen2_*)
+            expected = expected_la_numbers(config.scorecard_la())
+            results = [load_sen2(con, files, expected_la=expected) for files in sen2_inputs([config.raw_dir()])]
+        else:
+            results = [load_raw_file(con, raw, s) for raw, s in planned]
         rows = con.execute(f"select count(*) from raw.{spec.table}").fetchall()[0][0] if results else 0
     finally:
         con.close()
@@ -45,7 +50,8 @@ def national_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     deps = [dg.AssetKey(["raw", "la_reference"])] if spec.table in NEEDS_LA_REFERENCE else []
 
     @dg.asset(
-        key=["raw", spec.table], group_name=LOCAL_GROUP if spec.table.startswith("local_") else NATIONAL_GROUP,
+        key=["raw", spec.table],
+        group_name=LOCAL_GROUP if spec.table.startswith(("local_", "sen2_")) else NATIONAL_GROUP,
         deps=deps, kinds={"duckdb", "polars"},
         description=f"{spec.title}: files named like /{spec.name_pattern}/ in SEND_RAW, loaded into raw.{spec.table}.",
     )
@@ -55,5 +61,5 @@ def national_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     return _load
 
 
-national_assets = [national_asset(spec) for spec in SOURCES if not spec.table.startswith("local_")]
-local_assets = [national_asset(spec) for spec in SOURCES if spec.table.startswith("local_")]
+national_assets = [national_asset(spec) for spec in SOURCES if not spec.table.startswith(("local_", "sen2_"))]
+local_assets = [national_asset(spec) for spec in SOURCES if spec.table.startswith(("local_", "sen2_"))]

@@ -77,8 +77,9 @@ class RawFile:
 
 
 def is_data_file(path: Path) -> bool:
+    """A file to load; hidden files and the LA's scorecard settings (pipelines.reports.settings) are not."""
     name = path.name.lower()
-    return not name.startswith(".") and name.endswith(DATA_SUFFIXES)
+    return not name.startswith((".", "scorecard_settings.")) and name.endswith(DATA_SUFFIXES)
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:

@@ -190,6 +190,17 @@ SOURCES: tuple[SourceSpec, ...] = (
         required=("la_code", "kpi_id", "from_period", "target", "set_by", "agreed_on"),
         replace_by=(), load_order=70,
     ),
+    # The SEN2 person-level return (pipelines/ingest/sen2): an XML file (any *.xml) or a flat export
+    # (Blade-Export_<date>_<module>.csv, one file per module). Its own loader streams it into the
+    # raw.sen2_* tables; this entry is the gate's suite (checked on the requests of every batch) and
+    # the name the load log and the data-quality report use. `required` lists the pseudonymised columns.
+    SourceSpec(
+        table="sen2_requests", family="sen2_return", title="SEN2 person-level return (XML or flat export)",
+        name_pattern=r"(\.xml$|^(blade|sen2)[^_]*_.*_(sen2|person|requests|assessment|namedplan|plandetail|"
+                     r"activeplans|placementdetail|senneed)\.csv$)",
+        required=("request_key", "person_key", "received_date"), replace_by=("extract_date",), load_order=70,
+        key=("extract_date", "request_key"),
+    ),
 )
 
 SOURCES_BY_TABLE = {spec.table: spec for spec in SOURCES}

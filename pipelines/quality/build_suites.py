@@ -550,7 +550,21 @@ def generic_suite(spec: SourceSpec) -> tuple[list[dict], dict]:
     return expectations, {"helpers": [], "generic": True}
 
 
+def sen2_suite(spec: SourceSpec) -> tuple[list[dict], dict]:
+    """SEN2 requests, checked batch by batch (SEN2 person level 2023 technical specification v1.1): the
+    keys, and the items the return cannot be without (item 2.1, the date the request was received)."""
+    expectations = [not_null(c, f"{c} (key column)") for c in spec.key]
+    expectations.append(unique(spec.key))
+    expectations.append(not_null("person_key", "person_key (the request's person)"))
+    expectations.append(not_null("received_date", "date the request was received (SEN2 item 2.1, mandatory)"))
+    # A return is checked batch by batch, so the row count is not compared with the previous load.
+    expectations.append(expect("expect_table_row_count_to_be_between", "batch_not_empty", "fail",
+                               "The batch holds at least one request", "it has {observed} rows", min_value=1))
+    return expectations, {"helpers": [], "generic": False}
+
+
 FAMILY_BUILDERS = {
+    "sen2_return": sen2_suite,
     "ees_csv": ees_suite, "ees_xlsx": ees_suite, "lait": lait_suite, "la_reference": la_reference_suite,
     "lait_la_list": lait_la_list_suite, "statistical_neighbours": neighbours_suite,
     "lait_dictionary": dictionary_suite, "ees_metadata": metadata_suite,

@@ -84,9 +84,10 @@ def build_report(warehouse: Path, now: dt.datetime | None = None) -> str:
     con = connect_warehouse(Path(warehouse), read_only=True)
     try:
         sources = collect(con)
+        sen2 = sen2_checks(con)
     finally:
         con.close()
-    return render(sources, Path(warehouse), now or dt.datetime.now())
+    return render(sources, Path(warehouse), now or dt.datetime.now(), sen2)
 
 
 # --- reading the warehouse ----------------------------------------------------------------------------
@@ -127,6 +128,56 @@ def collect(con) -> list[SourceReport]:
             _add_runs(con, report, has_rows)
         reports.append(report)
     return reports
+
+
+def sen2_checks(con) -> dict | None:
+    """The latest SEN2 return's pre-submission checks (counts only; the records are in the restricted
+    schema) and, once dbt has built it, its reconciliation with the published figures."""
+    if not _exists(con, "dq", "sen2_validation_summary") or not _exists(con, "raw", "sen2_returns"):
+        return None
+    returns = _dicts(con, "select * from raw.sen2_returns order by extract_date desc, loaded_at desc limit 1")
+    if not returns:
+        return None
+    latest = returns[0]
+    rules = _dicts(con, "select rule, description, spec_section, records from dq.sen2_validation_summary "
+                        "where extract_date = ? order by rule", [latest["extract_date"]])
+    reconciliation = []
+    if _exists(con, "marts", "fct_local_reconciliation"):
+        reconciliation = _dicts(con, """
+            select kpi_id, period_key, local_value, published_value, difference, reason
+            from marts.fct_local_reconciliation where local_source = 'sen2_return'
+            order by kpi_id, period_key""")
+    return {"return": latest, "rules": rules, "reconciliation": reconciliation}
+
+
+def _sen2_section(sen2: dict | None) -> str:
+    if not sen2:
+        return ""
+    ret = sen2["return"]
+    broken = sum(r["records"] for r in sen2["rules"])
+    rows = "".join(
+        f"<tr><td>{_badge('pass' if r['records'] == 0 else 'warn')}</td><td>{_e(r['rule'])}</td>"
+        f"<td>{_e(r['description'])}</td><td>{_e(r['spec_section'])}</td><td>{r['records']:,}</td></tr>"
+        for r in sen2["rules"])
+    out = [f'<section class="source" id="sen2"><h2>SEN2 return: the checks DfE will apply</h2>'
+           f"<p>{_e(ret['source_file'])}: LA {_e(ret['la_number'])}, specification {_e(ret['spec_version'])}, census "
+           f"reference date {_when(ret['reference_date'])}, extracted {_when(ret['extract_date'])}; "
+           f"{ret['persons']:,} persons, {ret['requests']:,} requests. "
+           + ("Every check passed." if broken == 0 else
+              f"{broken:,} record(s) break a check: fix them in the case-management system before submitting. "
+              "The records are listed by pseudonymous key in casework_restricted.sen2_validation_issues "
+              "(restricted: not for publication).")
+           + "</p><table><tr><th></th><th>check</th><th>what it requires</th><th>SEN2 2023 specification v1.1</th>"
+           f"<th>records</th></tr>{rows}</table>"]
+    if sen2["reconciliation"]:
+        lines = "".join(
+            f"<tr><td>{_e(r['kpi_id'])}</td><td>{_e(r['period_key'])}</td><td>{_e(r['local_value'])}</td>"
+            f"<td>{_e(r['published_value'])}</td><td>{_e(r['difference'])}</td><td>{_e(r['reason'])}</td></tr>"
+            for r in sen2["reconciliation"])
+        out.append("<h3>Against the published figures</h3><table><tr><th>KPI</th><th>year</th><th>SEN2 return</th>"
+                   f"<th>published</th><th>difference</th><th>reason</th></tr>{lines}</table>")
+    out.append("</section>")
+    return "".join(out)
 
 
 def _add_runs(con, report: SourceReport, has_rows: bool) -> None:
@@ -336,7 +387,7 @@ def _source_section(r: SourceReport) -> str:
     return "".join(out)
 
 
-def render(sources: list[SourceReport], warehouse: Path, now: dt.datetime) -> str:
+def render(sources: list[SourceReport], warehouse: Path, now: dt.datetime, sen2: dict | None = None) -> str:
     counts = {s: sum(1 for r in sources if r.status == s) for s in ("fail", "warn", "pass", "not checked")}
     order = {"fail": 0, "warn": 1, "pass": 2, "not checked": 3}
     ranked = sorted(sources, key=lambda r: (order.get(r.status, 4), r.table))
@@ -350,7 +401,7 @@ def render(sources: list[SourceReport], warehouse: Path, now: dt.datetime) -> st
         f"<td>{len([f for f in r.findings if f['severity'] == 'fail'])}</td>"
         f"<td>{len([f for f in r.findings if f['severity'] != 'fail'])}</td></tr>"
         for r in ranked)
-    sections = "".join(_source_section(r) for r in ranked)
+    sections = _sen2_section(sen2) + "".join(_source_section(r) for r in ranked)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>SEND scorecard: data quality</title><style>{CSS}</style></head>

@@ -3,10 +3,15 @@
 The SVG is inline (no files, no scripts, no fonts fetched) so a report works offline and as an
 e-mail attachment. Each series has its own line style as well as its own colour, and the chart's
 <title> states the first and last values in words for screen readers and on hover.
+
+Every chart states its vertical axis: counts and percentages start at zero (so 24 -> 26 does not
+look like a spike); scores and rates, which may be negative or sit far from zero, show the range
+drawn, labelled at the top and bottom of the axis.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from html import escape
 
@@ -14,8 +19,9 @@ from markupsafe import Markup
 
 from pipelines.reports.formatting import format_value
 
-WIDTH, HEIGHT = 132, 46
-PAD_X, PAD_TOP, PAD_BOTTOM = 4, 4, 12
+WIDTH, HEIGHT = 150, 50
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 30, 4, 6, 12
+ZERO_BASED_UNITS = ("count", "percent")
 
 
 @dataclass(frozen=True)
@@ -54,33 +60,65 @@ def _describe(points: list[TrendPoint], series: Series, label: str, unit: str, d
             f"to {format_value(last, unit, dp)} ({last_period})")
 
 
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 x 10^k at or above `value` (value > 0)."""
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * magnitude >= value - 1e-12:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def axis_range(values: list[float], unit: str | None) -> tuple[float, float]:
+    """The vertical axis of a chart of `values`: from zero to a round number above the largest for
+    counts and percentages (from a round number below zero to zero when all are negative; percentages
+    end at 100 at most); otherwise the range of the values, padded when they are all equal."""
+    low, high = min(values), max(values)
+    if unit in ZERO_BASED_UNITS:
+        top = _nice_ceiling(high) if high > 0 else 1.0
+        if unit == "percent" and high <= 100:
+            top = min(top, 100.0)
+        bottom = -_nice_ceiling(-low) if low < 0 else 0.0
+        return bottom, top
+    if high - low < 1e-9:
+        pad = abs(high) * 0.1 or 1.0
+        return low - pad, high + pad
+    return low, high
+
+
 def trend_svg(chart_id: str, kpi_title: str, points: list[TrendPoint], unit: str, dp: int, la_name: str) -> Markup:
     """An inline <svg> sparkline of the LA, SN average and England over the periods in `points`
-    (oldest first); values that are None leave a gap. Returns markup safe to put in a page."""
+    (oldest first) on a stated axis (see axis_range; its ends are labelled); values that are None
+    leave a gap. Returns markup safe to put in a page."""
     values = [v for p in points for v in (p.la, p.sn, p.england) if v is not None]
     if not points or not values:
         return Markup('<span class="muted">No trend</span>')
-    low, high = min(values), max(values)
-    if high - low < 1e-9:
-        low, high = low - 1, high + 1
-    span_x = WIDTH - 2 * PAD_X
+    low, high = axis_range(values, unit)
+    span_x = WIDTH - PAD_LEFT - PAD_RIGHT
     span_y = HEIGHT - PAD_TOP - PAD_BOTTOM
     step = span_x / (len(points) - 1) if len(points) > 1 else 0
 
     def xy(i: int, v: float) -> tuple[float, float]:
-        x = PAD_X + (i * step if len(points) > 1 else span_x / 2)
+        x = PAD_LEFT + (i * step if len(points) > 1 else span_x / 2)
         y = PAD_TOP + (high - v) / (high - low) * span_y
         return round(x, 1), round(y, 1)
 
     labels = {"la": la_name, "sn": "statistical neighbours' average", "england": "England"}
     words = [d for s in SERIES if (d := _describe(points, s, labels[s.key], unit, dp))]
-    title = f"{kpi_title}: " + "; ".join(words) + "."
+    axis_dp = 0 if unit in ZERO_BASED_UNITS else dp
+    top_label, bottom_label = format_value(high, unit, axis_dp), format_value(low, unit, axis_dp)
+    title = f"{kpi_title}: " + "; ".join(words) + f". Axis from {bottom_label} to {top_label}."
+    base = HEIGHT - PAD_BOTTOM
     parts = [
         f'<svg class="trend" role="img" aria-labelledby="{chart_id}-title" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" focusable="false">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
-        f'<line x1="{PAD_X}" y1="{HEIGHT - PAD_BOTTOM}" x2="{WIDTH - PAD_X}" y2="{HEIGHT - PAD_BOTTOM}" '
-        'stroke="#b1b4b6" stroke-width="1"/>',
+        f'<line x1="{PAD_LEFT}" y1="{PAD_TOP}" x2="{PAD_LEFT}" y2="{base}" stroke="#b1b4b6" stroke-width="1"/>',
+        f'<line x1="{PAD_LEFT}" y1="{base}" x2="{WIDTH - PAD_RIGHT}" y2="{base}" stroke="#b1b4b6" stroke-width="1"/>',
+        f'<text x="{PAD_LEFT - 2}" y="{PAD_TOP + 6}" font-size="8" fill="#505a5f" text-anchor="end">'
+        f'{escape(top_label)}</text>',
+        f'<text x="{PAD_LEFT - 2}" y="{base}" font-size="8" fill="#505a5f" text-anchor="end">'
+        f'{escape(bottom_label)}</text>',
     ]
     for series in reversed(SERIES):  # the LA line is drawn last, on top
         runs: list[list[tuple[float, float]]] = [[]]
@@ -104,9 +142,9 @@ def trend_svg(chart_id: str, kpi_title: str, points: list[TrendPoint], unit: str
             x, y = runs[-1][-1]
             parts.append(f'<circle cx="{x}" cy="{y}" r="2.6" fill="{series.colour}"/>')
     first, last = points[0].period_label, points[-1].period_label
-    parts.append(f'<text x="{PAD_X}" y="{HEIGHT - 2}" font-size="8.5" fill="#505a5f">{escape(first)}</text>')
+    parts.append(f'<text x="{PAD_LEFT}" y="{HEIGHT - 2}" font-size="8" fill="#505a5f">{escape(first)}</text>')
     if len(points) > 1:
-        parts.append(f'<text x="{WIDTH - PAD_X}" y="{HEIGHT - 2}" font-size="8.5" fill="#505a5f" '
+        parts.append(f'<text x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 2}" font-size="8" fill="#505a5f" '
                      f'text-anchor="end">{escape(last)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

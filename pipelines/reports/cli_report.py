@@ -29,8 +29,9 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--la", "la", required=True, metavar="CODE_OR_NAME",
               help="The LA: its code (E08000007), 3-digit LA number (356) or name in any case (stockport).")
 @click.option("--period", default=None, metavar="PERIOD",
-              help="A reporting period held in fct_scorecard ('latest' or its date, e.g. 2025-12-31); "
-                   "default: the latest.")
+              help="'latest' (the default), a reporting date held in fct_scorecard (2025-12-31), or a date or "
+                   "month of the monthly archive (2026-11-30, 2026-11): regenerates that month's board report "
+                   "from reports/archive/.")
 @click.option("--publication", is_flag=True,
               help="Write the publication version (-publication.html/.xlsx): counts from 1 to "
                    "SEND_SUPPRESSION_THRESHOLD (default 5), and rates built on them, are shown as c.")
@@ -49,6 +50,38 @@ def report(la: str, period: str | None, publication: bool, out_dir: Path | None)
     for path in paths:
         click.echo(str(path))
     console.print(f"Wrote {len(paths)} files in {time.monotonic() - started:.1f} s.", highlight=False)
+
+
+@click.command("settings-template")
+@click.option("--la", "la", required=True, metavar="CODE_OR_NAME", help="The LA whose scorecard the settings are for.")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="The file to write, .csv or .xlsx (default: scorecard_settings.csv in the drop-zone, SEND_RAW, "
+                   "unless one is there already).")
+@friendly_errors
+def settings_template(la: str, output: Path | None) -> None:
+    """Write the scorecard settings file: priority, theme, owner and commentary per KPI.
+
+    Every KPI of the LA's latest scorecard gets a row for this month, with its figure and what the
+    current settings file says. Fill it in and save it in the drop-zone as scorecard_settings.csv
+    (or .xlsx); the next scorecard shows it, and carries each commentary into later months until a
+    newer row replaces it.
+    """
+    from pipelines.reports.scorecard import build_report
+    from pipelines.reports.settings import read_settings, settings_for, settings_path, write_template
+
+    report = build_report(config.warehouse_path(), la)
+    month = report.as_of.strftime("%Y-%m")
+    current_file = settings_path(config.raw_dir())
+    current = settings_for(read_settings(current_file, {r["kpi_id"] for r in report.rows}), month) \
+        if current_file else {}
+    target = output or config.raw_dir() / "scorecard_settings.csv"
+    if output is None and target.exists():
+        raise SendScorecardError(f"{target} exists already: give --output for the new template, fill it in and "
+                                 "put it in its place.")
+    path = write_template(target, report.rows, month, current)
+    click.echo(str(path))
+    console.print(f"Wrote the settings for {len(report.rows)} KPIs of {report.la.la_name}, month {month}.",
+                  highlight=False)
 
 
 @click.command()

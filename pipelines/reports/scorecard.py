@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +24,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines import config
 from pipelines.errors import SendScorecardError
 from pipelines.ingest.loader import connect_warehouse
+from pipelines.reports.archive import reports_dir
 from pipelines.reports.charts import TrendPoint, legend_svg, trend_svg
 from pipelines.reports.formatting import (
     FAMILY_TITLES,
@@ -40,6 +43,7 @@ from pipelines.reports.publication import (
     suppress_for_publication,
     suppression_threshold,
 )
+from pipelines.reports.settings import month_label, read_settings, settings_for, settings_path
 
 # A KPI whose latest published period ended more than this long before the reporting date is
 # flagged as stale: the reader should know the figure is old, not that it is current.
@@ -48,7 +52,7 @@ STALE_AFTER = dt.timedelta(days=2 * 365)
 MARTS = ("dim_la", "dim_kpi", "dim_period", "fct_kpi_values", "fct_kpi_benchmarks", "fct_scorecard",
          "fct_scorecard_summary")
 
-RAG_ORDER = ("Green", "Amber", "Red", "Contextual", "No data")
+RAG_ORDER = ("Green", "Amber", "Red", "Not rated", "Context", "No data")
 
 
 @dataclass(frozen=True)
@@ -76,12 +80,21 @@ class ScorecardReport:
     data: pl.DataFrame
     families: list[dict] = field(default_factory=list)
     targets_note: str = ""
+    changes: dict | None = None  # what changed since the previous archived report (archive.changes_since)
+    settings_note: str | None = None  # why the LA's settings file was not used, in a sentence
+    archived_on: dt.date | None = None  # set when regenerated from the monthly archive
 
     @property
     def slug(self) -> str:
-        """The file name stem: scorecard-E08000007-2025-12-31[-publication]."""
+        """The file name stem: scorecard-E08000007-2025-12-31[-archived-2026-11-30][-publication]."""
         stem = f"scorecard-{self.la.la_code}-{self.reporting_date.isoformat()}"
+        if self.archived_on:
+            stem += f"-archived-{self.archived_on.isoformat()}"
         return stem + ("-publication" if self.publication else "")
+
+    @property
+    def n_changes(self) -> int:
+        return sum(len(v) for k, v in (self.changes or {}).items() if k != "since")
 
     @property
     def rated_rows(self) -> list[dict]:
@@ -255,7 +268,13 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
                   f"{SUPPRESSED_SYMBOL} in this published version; the rating is the warehouse's")
     row["rag_reason"] = reason
     row["rag_reason_words"] = reason.split(": ", 1)[1] if ": " in reason else reason
+    row["rag_label"] = row["rag_status"]
+    row["rag_class"] = row["rag_status"].replace(" ", "").capitalize() if row["rag_status"] else ""
     row["source_title"] = source_title(row["source"])
+    row["source_note"] = (f"Source: {row['source_title']}" + (f", release {row['release']}" if row["release"] else "")
+                          if row["source"] else None)
+    row.setdefault("settings_words", [])
+    row.setdefault("commentary", None)
     flags = []
     if row["period_end"] is not None and report_date - row["period_end"] > STALE_AFTER:
         flags.append(f"Stale: the latest published figure is for {row['period_label']}")
@@ -386,11 +405,22 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
         f"No targets have been set for {la.la_name}: each measure is rated against the {la.region_name or 'regional'} "
         "and England figures instead (Green when better than both, Red when worse than both).")
     report.families = [
-        {"code": code, "title": title, "rows": [r for r in report.rated_rows if r["family"] == code],
-         "n_catalogue": sum(1 for r in rows if r["family"] == code)}
+        _family(code, f"{code}: {title}", title, [r for r in report.rated_rows if r["family"] == code],
+                sum(1 for r in rows if r["family"] == code))
         for code, title in FAMILY_TITLES.items()
     ]
     return report
+
+
+def _family(code: str, heading: str, title: str, rows: list[dict], n_catalogue: int) -> dict:
+    """One table of the scorecard: its rows, and their notes (sources and flags) numbered once each,
+    in the order they first appear; each row gets `note_refs`, the numbers of its notes."""
+    notes: dict[str, int] = {}
+    for row in rows:
+        texts = [t for t in (row["source_note"], *row["flags"]) if t]
+        row["note_refs"] = [notes.setdefault(text, len(notes) + 1) for text in texts]
+    return {"code": code, "heading": heading, "title": title, "rows": rows, "n_catalogue": n_catalogue,
+            "notes": [{"n": n, "text": text} for text, n in notes.items()]}
 
 
 def _provisional_counts(con: duckdb.DuckDBPyConnection, scorecard: pl.DataFrame, la_code: str) -> pl.DataFrame:
@@ -432,6 +462,45 @@ def render_html(report: ScorecardReport) -> str:
     )
 
 
+def apply_settings(report: ScorecardReport, path: Path | None) -> None:
+    """Show the LA's priorities, themes, owners and commentary (pipelines.reports.settings) on the
+    rows of `report`; a theme in any row regroups the tables by theme. A file that cannot be read
+    leaves the report as it is, with `settings_note` saying why."""
+    if path is None:
+        return
+    month = (report.archived_on or report.as_of.date()).strftime("%Y-%m")
+    try:
+        by_kpi = settings_for(read_settings(path, {r["kpi_id"] for r in report.rows}), month)
+    except SendScorecardError as exc:
+        report.settings_note = f"The scorecard settings were not used: {exc}"
+        return
+    for row in report.rows:
+        kpi = by_kpi.get(row["kpi_id"])
+        if kpi is None:
+            continue
+        row["settings"] = kpi
+        row["settings_words"] = [f"{label}: {value}" for label, value in (
+            ("priority", kpi.priority), ("owner", kpi.owner)) if value]
+        if kpi.commentary:
+            byline = ", ".join(p for p in (kpi.owner, f"written for {month_label(kpi.period)}") if p)
+            changed = None
+            if kpi.figure and row["value_text"] and kpi.figure != row["value_text"]:
+                changed = (f"The figure has changed since this comment was written (then {kpi.figure}, "
+                           f"now {row['value_text']}).")
+            row["commentary"] = {"text": kpi.commentary, "byline": byline, "changed": changed}
+    themes = [t for t in dict.fromkeys(r["settings"].theme for r in report.rows
+                                        if r.get("settings") and r["settings"].theme)]
+    if themes:
+        rated = report.rated_rows
+        groups = [(theme, [r for r in rated if r.get("settings") and r["settings"].theme == theme]) for theme in themes]
+        groups.append(("Other measures", [r for r in rated if not (r.get("settings") and r["settings"].theme)]))
+        report.families = [
+            _family(f"T{i}", title, title, rows, sum(1 for r in report.rows if r in rows or (
+                r.get("settings") and r["settings"].theme == title)))
+            for i, (title, rows) in enumerate(groups, start=1) if rows
+        ]
+
+
 def _write_atomically(target: Path, write) -> Path:
     """Write through a temporary file and rename, so a reader (or a mail merge) never picks up half a file."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -447,20 +516,70 @@ def _write_atomically(target: Path, write) -> Path:
     return target
 
 
-def reports_dir(warehouse: Path) -> Path:
-    """Where reports go: `<warehouse dir>/reports/`."""
-    return Path(warehouse).expanduser().resolve().parent / "reports"
+def archive_reports(warehouse: Path, la: str, paths: list[Path], day: dt.date | None = None) -> Path:
+    """Keep `paths` (the reports a refresh just wrote) and the LA's scorecard data under
+    archive/<day>/; `day` defaults to the date the warehouse's data was loaded."""
+    from pipelines.reports.archive import archive_root, write_archive_data
+
+    con = connect_warehouse(Path(warehouse), read_only=True)
+    try:
+        authority = resolve_la(con, la)
+        if day is None:
+            run = _pipeline_run(con)
+            day = run["at"].date() if run and isinstance(run.get("at"), dt.datetime) else dt.date.today()
+        folder = archive_root(warehouse) / day.isoformat()
+        scratch = folder.with_name(f".{folder.name}.tmp")
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        write_archive_data(con, authority.la_code, scratch)
+    finally:
+        con.close()
+    for path in paths:
+        shutil.copy2(path, scratch / Path(path).name)
+    settings = settings_path(config.raw_dir())
+    if settings:  # that month's priorities and commentary, for `report --period`
+        shutil.copy2(settings, scratch / settings.name)
+    shutil.rmtree(folder, ignore_errors=True)
+    scratch.rename(folder)
+    return folder
 
 
-def build_report(warehouse: Path, la: str, period: str | None = None, publication: bool = False) -> ScorecardReport:
-    """Open the warehouse read-only and read the scorecard of the LA named by `la` for `period`."""
+def build_report(warehouse: Path, la: str, period: str | None = None, publication: bool = False,
+                 settings_file: Path | None = None) -> ScorecardReport:
+    """Read the scorecard of the LA named by `la` for `period`: a reporting period of the published
+    warehouse (opened read-only; default the latest), or a date or month of the monthly archive
+    (pipelines.reports.archive), which regenerates that month's report. The report says what
+    changed since the archived report before it, and shows the LA's scorecard settings
+    (`settings_file`, default the drop-zone's scorecard_settings.csv/.xlsx; an archived month's own copy)."""
+    from pipelines.reports.archive import (
+        archived,
+        changes_since,
+        find_archive,
+        open_archive,
+        previous_archive,
+    )
+
     warehouse = Path(warehouse)
-    con = connect_warehouse(warehouse, read_only=True)
+    folder = find_archive(warehouse, period) if period else None
+    con = open_archive(folder) if folder else connect_warehouse(warehouse, read_only=True)
     try:
         check_marts(con, warehouse)
         authority = resolve_la(con, la)
-        reporting_period, reporting_date = resolve_period(con, authority.la_code, period)
-        return load_report(con, authority, reporting_period, reporting_date, publication=publication)
+        try:
+            reporting_period, reporting_date = resolve_period(con, authority.la_code, None if folder else period)
+        except SendScorecardError as exc:
+            held = [d.isoformat() for d, _ in archived(warehouse)]
+            raise SendScorecardError(str(exc).rstrip(".") + (
+                f"; the monthly archive holds: {', '.join(held)}." if held else "; nothing is archived yet.")) from exc
+        report = load_report(con, authority, reporting_period, reporting_date, publication=publication)
+        if folder:
+            report.archived_on = dt.date.fromisoformat(folder.name)
+        apply_settings(report, settings_file if settings_file is not None else (
+            settings_path(folder) if folder else settings_path(config.raw_dir())))
+        previous = previous_archive(warehouse, report.archived_on or report.as_of.date())
+        if previous:
+            report.changes = changes_since(con, authority.la_code, reporting_period, previous)
+        return report
     finally:
         con.close()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
@@ -28,7 +29,8 @@ RAG_STYLES = {
     "Green": ("00703C", "FFFFFF"),
     "Amber": ("FFBF47", "0B0C0C"),
     "Red": ("B3261E", "FFFFFF"),
-    "Contextual": ("E8E8E8", "0B0C0C"),
+    "Not rated": ("E8E8E8", "0B0C0C"),
+    "Context": ("E8E8E8", "0B0C0C"),
     "No data": ("FFFFFF", "505A5F"),
 }
 HEADER_FILL = PatternFill("solid", start_color="0B0C0C", end_color="0B0C0C")
@@ -44,7 +46,8 @@ FAMILY_COLUMNS = (
     ("Previous period", 13), ("Previous value", 11), ("Direction of travel", 16), ("Target", 10),
     ("Target tolerance", 10), ("SN average", 11), ("SNs reported", 9), ("SNs in group", 9), ("Region", 11),
     ("England", 11), ("Rank", 8), ("LAs ranked", 8), ("Quartile", 9), ("RAG", 12), ("RAG reason", 70),
-    ("Source", 34), ("Release", 30), ("Flags", 40),
+    ("Source", 34), ("Release", 30), ("Flags", 40), ("Priority", 10), ("Theme", 22), ("Owner", 18),
+    ("Commentary", 60),
 )
 DATA_COLUMNS = (
     ("kpi_id", 9), ("title", 46), ("period_key", 11), ("period_label", 13), ("value", 11), ("value_status", 13),
@@ -86,9 +89,19 @@ def _number(ws: Worksheet, row: int, column: int, value, number_format: str, sup
 
 def _text(ws: Worksheet, row: int, column: int, value, wrap: bool = False):
     cell = ws.cell(row=row, column=column, value=value if value not in ("",) else None)
+    if isinstance(cell.value, str):
+        cell.data_type = "s"  # text as typed (a commentary beginning with = is not a formula)
     cell.alignment = WRAP if wrap else TOP
     cell.border = BORDER
     return cell
+
+
+def _table(ws: Worksheet, name: str, n_columns: int, n_rows: int) -> None:
+    """Make the header and rows a real Excel Table (filter buttons, a name Power Query and
+    PivotTables find); an empty sheet gets a table of one blank row."""
+    table = Table(displayName=name, ref=f"A1:{get_column_letter(n_columns)}{max(n_rows, 1) + 1}")
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
+    ws.add_table(table)
 
 
 def _page_setup(ws: Worksheet, title: str) -> None:
@@ -142,8 +155,18 @@ def _family_sheet(ws: Worksheet, report, family: str) -> None:
         _text(ws, r_index, 23, row["release"], wrap=True)
         _text(ws, r_index, 24, "; ".join(row["flags"] + ([f"Target {row['target_set_text']}"]
                                                           if row.get("target_set_text") else [])) or None, wrap=True)
+        settings = row.get("settings")
+        if settings:
+            _text(ws, r_index, 25, settings.priority)
+            _text(ws, r_index, 26, settings.theme, wrap=True)
+            _text(ws, r_index, 27, settings.owner, wrap=True)
+        comment = row.get("commentary")
+        if comment:
+            _text(ws, r_index, 28, " ".join(p for p in (
+                comment["text"], f"({comment['byline']})" if comment["byline"] else None, comment["changed"]) if p),
+                  wrap=True)
     ws.freeze_panes = "C2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(FAMILY_COLUMNS))}{max(len(rows) + 1, 2)}"
+    _table(ws, f"Scorecard_{family}", len(FAMILY_COLUMNS), len(rows))
     _page_setup(ws, f"{family}: {FAMILY_TITLES.get(family, family)} - {report.la.la_name} SEND scorecard")
     ws.print_title_rows = "1:1"
 
@@ -163,7 +186,7 @@ def _data_sheet(ws: Worksheet, report) -> None:
                 cell = _text(ws, r_index, c_index, value)
             cell.border = Border()
     ws.freeze_panes = "C2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(DATA_COLUMNS))}{max(frame.height + 1, 2)}"
+    _table(ws, "Data", len(DATA_COLUMNS), frame.height)
     _page_setup(ws, f"Data - {report.la.la_name} SEND scorecard")
 
 
@@ -192,7 +215,8 @@ def _summary_sheet(ws: Worksheet, report) -> None:
         ("Green", s["n_green"], s["n_green_improving"], s["n_green_declining"]),
         ("Amber", s["n_amber"], None, None),
         ("Red", s["n_red"], s["n_red_improving"], s["n_red_declining"]),
-        ("Contextual", s["n_contextual"], None, None),
+        ("Not rated", s["n_not_rated"], None, None),
+        ("Context", s["n_context"], None, None),
         ("No data", s["n_to_be_defined"], None, None),
     ):
         row += 1

@@ -3,6 +3,9 @@
 -- complete December - both are shown with the difference (local - published). S5 and S5_inc (the
 -- 20-week measure, against the EHC plans release timeliness table), S9 new plans, S10 requests,
 -- S11 mediations and S12 appeals. The scorecard uses the published figure once it exists.
+-- The LA's SEN2 person-level return adds one row per KPI and year present in both (local_source
+-- 'sen2_return'): its calendar-year figures and January caseload (int_sen2__annual_kpis, DfE's
+-- definitions) beside the published ones, with the likely reason for a difference.
 with local_years as (
 
     select
@@ -43,6 +46,76 @@ published as (
         and geo_level = 'la'
         and period_type = 'calendar_year'
 
+),
+
+-- the EHC plans release itself (aggregated by DfE from the SEN2 returns), not a preferred substitute
+published_release as (
+
+    select
+        geo_code,
+        kpi_id,
+        period_key,
+        value,
+        numerator,
+        denominator,
+        value_status,
+        source
+    from {{ ref('int_kpi_values') }}
+    where
+        geo_level = 'la'
+        and source in ('ehcp_timeliness', 'ehcp_requests', 'ehcp_caseload')
+        and period_type in ('calendar_year', 'january_snapshot')
+
+),
+
+sen2_la as (
+
+    select max(authorities.current_la_code) as la_code
+    from {{ ref('stg_sen2__returns') }} as sen2_returns
+    inner join {{ ref('stg_reference__local_authorities') }} as authorities
+        on cast(authorities.old_la_code as varchar) = sen2_returns.la_number
+
+),
+
+sen2_years as (
+
+    select
+        sen2_la.la_code,
+        sen2.kpi_id,
+        sen2.measure,
+        case when sen2.period_type = 'january_census' then 'JAN' || sen2.period_key else sen2.period_key end
+            as period_key,
+        sen2.numerator,
+        sen2.denominator,
+        sen2.value
+    from {{ ref('int_sen2__annual_kpis') }} as sen2
+    cross join sen2_la
+    where sen2.kpi_id in ('S5', 'S5_inc', 'S6', 'S9', 'S10', 'S11', 'S12')
+
+),
+
+sen2_rows as (
+
+    select
+        sen2_years.la_code,
+        sen2_years.kpi_id,
+        sen2_years.measure,
+        sen2_years.period_key,
+        published_release.value as published_value,
+        published_release.numerator as published_numerator,
+        published_release.denominator as published_denominator,
+        published_release.value_status as published_value_status,
+        published_release.source as published_source,
+        sen2_years.value as local_value,
+        sen2_years.numerator as local_numerator,
+        sen2_years.denominator as local_denominator
+    from sen2_years
+    inner join published_release
+        on
+            sen2_years.la_code = published_release.geo_code
+            and sen2_years.kpi_id = published_release.kpi_id
+            and sen2_years.period_key = published_release.period_key
+
 )
 
 select
@@ -79,10 +152,59 @@ select
         else
             'No figure for ' || local_years.period_key || ' has been published yet; the casework gives '
             || cast(local_years.local_value as varchar) || ' (provisional).'
-    end as note
+    end as note,
+    cast(null as varchar) as reason
 from local_years
 left join published
     on
         local_years.la_code = published.geo_code
         and local_years.kpi_id = published.kpi_id
         and local_years.period_key = published.period_key
+union all
+select
+    sen2_rows.la_code,
+    sen2_rows.kpi_id,
+    sen2_rows.measure,
+    sen2_rows.period_key,
+    {{ period_start_from_key('sen2_rows.period_key') }} as period_start,
+    cast(case
+        when sen2_rows.period_key like 'JAN%' then substr(sen2_rows.period_key, 4, 4) || '-01-31'
+        else sen2_rows.period_key || '-12-31'
+    end as date) as period_end,
+    sen2_rows.local_value,
+    sen2_rows.local_numerator,
+    sen2_rows.local_denominator,
+    'sen2_return' as local_source,
+    sen2_rows.published_value,
+    sen2_rows.published_numerator,
+    sen2_rows.published_denominator,
+    sen2_rows.published_value_status,
+    sen2_rows.published_source,
+    round(sen2_rows.local_value - sen2_rows.published_value, 1) as difference,
+    'published' as scorecard_uses,
+    case
+        when sen2_rows.published_value is null
+            then
+                'The published ' || sen2_rows.period_key || ' figure is '
+                || replace(coalesce(sen2_rows.published_value_status, 'missing'), '_', ' ')
+                || '; the SEN2 return gives ' || cast(sen2_rows.local_value as varchar) || '.'
+        else
+            'Published ' || sen2_rows.period_key || ' figure ' || cast(sen2_rows.published_value as varchar)
+            || ' (' || sen2_rows.published_source || '); the SEN2 return gives '
+            || cast(sen2_rows.local_value as varchar) || '.'
+    end as note,
+    case
+        when sen2_rows.published_value is null then 'not comparable: the published figure is suppressed or missing'
+        when sen2_rows.local_value = sen2_rows.published_value then 'agrees with the published figure'
+        when sen2_rows.kpi_id = 'S6'
+            then 'plans started, ceased or transferred after the census return was submitted'
+        when sen2_rows.kpi_id in ('S11', 'S12')
+            then
+                'SEN2 holds no dates for mediation and appeals: the return counts them in the year the request '
+                || 'was received'
+        when sen2_rows.kpi_id = 'S10' then 'requests recorded or corrected after the return was submitted'
+        else
+            'plan start dates or 20-week exceptions corrected after the return was submitted, or DfE revised '
+            || 'the figure'
+    end as reason
+from sen2_rows

@@ -67,12 +67,14 @@ rated as (
         *,
         case
             when value is null then 'No data'
-            when polarity = 'Context' then 'Contextual'
+            when polarity = 'Context' then 'Context'
             when target is not null and margin_to_target >= -1e-9 then 'Green'
             when target is not null and -margin_to_target <= target_tolerance + 1e-9 then 'Green'
             when target is not null then 'Red'
-            when not coalesce(compare_without_target, false) or not is_benchmarked then 'Contextual'
-            when against_region is null and against_england is null then 'Contextual'
+            -- a performance measure without a target and without a benchmark to compare with is
+            -- not rated (not a context measure): the board sees which measures lack a target
+            when not coalesce(compare_without_target, false) or not is_benchmarked then 'Not rated'
+            when against_region is null and against_england is null then 'Not rated'
             when coalesce(against_region, 'better') = 'better' and coalesce(against_england, 'better') = 'better'
                 then 'Green'
             when coalesce(against_region, 'worse') = 'worse' and coalesce(against_england, 'worse') = 'worse'
@@ -167,10 +169,12 @@ select
             then
                 value_text || ' is ' || missed_word || ' the target of ' || target_text
                 || ' by more than the ' || tolerance_text
-        when not coalesce(compare_without_target, false) or not is_benchmarked
-            then 'no target is set, and a ' || unit || ' is not compared with other areas, which differ in size'
+        when not coalesce(compare_without_target, false)
+            then 'no target and no benchmark; a ' || unit || ' is not compared with other areas, which differ in size'
+        when not is_benchmarked
+            then 'no target and no benchmark; this measure is not published for other areas to compare with'
         when against_region is null and against_england is null
-            then 'no target is set and no regional or England figure is published to compare with'
+            then 'no target and no benchmark; no regional or England figure is published to compare with'
         when against_england is null
             then value_text || ' is ' || region_word || ' ' || region_phrase || '; no England figure is published'
         when against_region is null

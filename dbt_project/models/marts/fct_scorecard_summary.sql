@@ -15,7 +15,7 @@ counted as (
         la_code,
         max(la_name) as la_name,
         count(*) as n_measures,
-        count(case when rag_status in ('Green', 'Amber', 'Red', 'Contextual') then 1 end) as n_with_data,
+        count(case when rag_status in ('Green', 'Amber', 'Red', 'Not rated', 'Context') then 1 end) as n_with_data,
         count(case when rag_status = 'Green' then 1 end) as n_green,
         count(case when rag_status = 'Green' and direction_of_travel = 'improving' then 1 end)
             as n_green_improving,
@@ -31,7 +31,8 @@ counted as (
         count(case when rag_status = 'Red' and direction_of_travel = 'no change' then 1 end)
             as n_red_no_change,
         count(case when rag_status = 'Amber' then 1 end) as n_amber,
-        count(case when rag_status = 'Contextual' then 1 end) as n_contextual,
+        count(case when rag_status = 'Not rated' then 1 end) as n_not_rated,
+        count(case when rag_status = 'Context' then 1 end) as n_context,
         count(case when rag_status = 'No data' and period_key is not null then 1 end)
             as n_no_data_published,
         count(case when rag_status = 'No data' then 1 end) as n_to_be_defined
@@ -54,7 +55,8 @@ select
     n_red_improving,
     n_red_declining,
     n_amber,
-    n_contextual,
+    n_not_rated,
+    n_context,
     n_no_data_published,
     n_to_be_defined,
     {{ count_of_measures('n_with_data') }} || ' with data available & updated for this report: '
@@ -62,8 +64,9 @@ select
     || {{ trend_in_words('n_green', 'n_green_improving', 'n_green_declining', 'n_green_no_change') }}
     || ', ' || cast(n_red as {{ dbt.type_string() }}) || ' Red'
     || {{ trend_in_words('n_red', 'n_red_improving', 'n_red_declining', 'n_red_no_change') }}
-    || ', ' || cast(n_amber as {{ dbt.type_string() }}) || ' Amber, '
-    || cast(n_contextual as {{ dbt.type_string() }}) || ' Contextual. '
+    || ', ' || cast(n_amber as {{ dbt.type_string() }}) || ' Amber; '
+    || cast(n_not_rated as {{ dbt.type_string() }}) || ' not rated (no target and no benchmark), '
+    || cast(n_context as {{ dbt.type_string() }}) || ' context. '
     || {{ count_of_measures('n_to_be_defined') }}
     || ' to be further defined, or where data will be supplied soon.' as summary_sentence
 from counted

@@ -6,6 +6,8 @@ extract date, specification version, counts). A return replaces the rows of an e
 same extract date. The validation rules (validate.py) run on every batch: their counts go to
 dq.sen2_validation_summary (shown in the data-quality report), the offending records, by pseudonymous
 key only, to casework_restricted.sen2_validation_issues (the restricted schema: not for publication).
+The quality gate (GX suite expectations/sen2_requests.json) checks the requests of every batch before
+they are written: a blocking failure rolls the return back and quarantines it.
 
 Memory holds one batch (BATCH_PERSONS persons) of an XML return at a time; the file's rows reach the
 warehouse as the batches are read, and a failure anywhere rolls the whole return back.
@@ -26,11 +28,13 @@ from pipelines.ingest.load_log import LoadResult, _record, ensure_meta, table_ex
 from pipelines.ingest.sen2.flat_reader import Sen2FlatReader, flat_module, is_flat_export_file
 from pipelines.ingest.sen2.validate import ISSUE_SCHEMA, summarise, validate_batch
 from pipelines.ingest.sen2.xml_reader import Sen2XmlReader, file_sha256
+from pipelines.ingest.sources import SOURCES_BY_TABLE
+from pipelines.quality.gates import GateResult, record_result, validate_frame
 
 log = logging.getLogger(__name__)
 
 RESTRICTED_SCHEMA = "casework_restricted"
-SOURCE = "sen2_return"
+SOURCE = "sen2_requests"  # the registry entry (sources.py): its suite gates every batch
 RETURNS_SCHEMA = {
     "la_number": pl.String, "collection": pl.String, "year": pl.Int32, "reference_date": pl.Date,
     "extract_date": pl.Date, "spec_version": pl.String, "software_code": pl.String, "persons": pl.Int64,
@@ -125,8 +129,9 @@ def load_sen2(con: duckdb.DuckDBPyConnection, files: list[Path], key: str | byte
         for schema in ("raw", "dq", RESTRICTED_SCHEMA):
             con.execute(f"create schema if not exists {schema}")
         con.execute("begin transaction")
+        gate: list[tuple[GateResult, pl.DataFrame]] = []
         try:
-            summary = _load_batches(con, reader, sha, started)
+            summary = _load_batches(con, reader, sha, started, gate)
             header = reader.header
             returns = pl.DataFrame([{
                 "la_number": header.la_number, "collection": header.collection, "year": header.year,
@@ -147,9 +152,17 @@ def load_sen2(con: duckdb.DuckDBPyConnection, files: list[Path], key: str | byte
                    if broken.height else "; every validation rule passed"))
             _record(con, result, None, started)
             con.execute("commit")
+        except _Quarantined:
+            con.execute("rollback")
+            failed, frame = gate[-1]
+            record_result(con, failed, frame)
+            result.status, result.message = "quarantined", failed.message
+            _record(con, result, None, started)
         except BaseException:
             con.execute("rollback")
             raise
+        if result.status == "loaded" and gate:
+            record_result(con, *gate[-1])
     except SendScorecardError as exc:
         result.status, result.message = "failed", str(exc)
     except duckdb.Error as exc:
@@ -160,8 +173,14 @@ def load_sen2(con: duckdb.DuckDBPyConnection, files: list[Path], key: str | byte
     return result
 
 
-def _load_batches(con: duckdb.DuckDBPyConnection, reader, sha: str, started: dt.datetime) -> pl.DataFrame:
-    """Insert every batch (replacing an earlier load of the same extract date); returns the rule counts."""
+class _Quarantined(Exception):
+    """A batch failed a blocking expectation of the gate."""
+
+
+def _load_batches(con: duckdb.DuckDBPyConnection, reader, sha: str, started: dt.datetime,
+                  gate: list) -> pl.DataFrame:
+    """Gate and insert every batch (replacing an earlier load of the same extract date); returns the rule
+    counts. `gate` receives the gate result of the last batch checked (the failing one, if any)."""
     counts: pl.DataFrame | None = None
     first = True
     for frames in reader.batches():
@@ -171,6 +190,11 @@ def _load_batches(con: duckdb.DuckDBPyConnection, reader, sha: str, started: dt.
                 _replace(con, f"raw.{table}", header.extract_date)
             _replace(con, f"{RESTRICTED_SCHEMA}.sen2_validation_issues", header.extract_date)
             first = False
+        requests = _lineage(frames["sen2_requests"], header.extract_date, reader.file, sha, started)
+        checked = validate_frame(con, SOURCES_BY_TABLE[SOURCE], requests, reader.file, sha)
+        gate[:] = [(checked, requests)]
+        if not checked.passed:
+            raise _Quarantined()
         for table, frame in frames.items():
             _insert(con, f"raw.{table}", _lineage(frame, header.extract_date, reader.file, sha, started))
         issues = validate_batch(frames, header.reference_date)

@@ -8,7 +8,9 @@ export SEND_WAREHOUSE ?= $(CURDIR)/data/warehouse/send.duckdb
 export SEND_RAW ?= $(CURDIR)/data/raw
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test lint clean dagster
+SPARK_STAMP := $(VENV)/.installed-spark
+
+.PHONY: install install-spark demo test test-spark lint clean dagster
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +19,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The Spark target's extra (pyspark, dbt-spark): only for `make test-spark` and Spark builds.
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	@touch $(SPARK_STAMP)
+
+install-spark: $(SPARK_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m demo
@@ -33,5 +42,9 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
+# The DuckDB-Spark parity test on the real data (tests/test_spark_parity.py; needs Java 17).
+test-spark: $(SPARK_STAMP)
+	$(BIN)/python -m pytest -m spark -s tests/test_spark_parity.py
+
 clean:
-	rm -rf data/warehouse/*.duckdb* dbt_project/target dbt_project/logs
+	rm -rf data/warehouse/*.duckdb* data/spark dbt_project/target dbt_project/logs

@@ -1,71 +1,165 @@
-"""Refresh benchmark: ../shared/data plus the demo local extracts, three ways.
+"""Refresh benchmark: the floor and three refreshes of ../shared/data plus the demo local extracts,
+measured side by side in one run, so every figure is read as a ratio to the floor.
 
-1. cold: empty warehouse; 2. warm: nothing changed; 3. one changed local file.
-Prints wall time, time per stage (prepare, ingest incl. checks, dbt, publish, reports) and the peak
-memory of the process. Run: .venv/bin/python benchmarks/refresh.py
+1. floor: bare DuckDB - `read_csv` of the 12 EHC plans CSVs + `read_parquet` of LAIT into tables;
+2. cold: `send-scorecard refresh` into an empty warehouse; 3. nothing changed; 4. one local monthly
+   file changed (one more page view in the Local Offer visits of the latest month); 5. the floor
+   again, so the load on a shared machine shows (the ratios use the mean of the two floors).
+
+Each step runs in a fresh Python process (as the CLI and the schedule do), so its wall time includes
+start-up and its peak memory (max RSS) is its own. The machine's load average is printed beside the
+table: on a shared machine compare the ratios, not the seconds.
+Run: .venv/bin/python benchmarks/refresh.py [--keep DIR]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
-import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
-
-from pipelines.jobs import write_outputs
-from pipelines.refresh import run_refresh
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the top-level demo package
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+EHCP_ZIP = SHARED_DATA / "dfe" / "ehcp-plans-2025" / "education-health-and-care-plans_2025.zip"
+LAIT_PARQUET = SHARED_DATA / "lait" / "bds_long_0.parquet"
+STAGES = ("check", "prepare", "ingest", "dbt", "publish", "reports")
+
+# The child processes: each prints one JSON line (seconds, stage seconds, peak memory) last.
+FLOOR = """
+import duckdb, json, resource, sys, time
+csvs, parquet, db = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+started = time.perf_counter()
+con = duckdb.connect(db)
+for i, path in enumerate(csvs):
+    con.execute(f"create table t{i} as select * from read_csv(?, all_varchar = true)", [path])
+con.execute("create table lait as select * from read_parquet(?)", [parquet])
+con.close()
+print(json.dumps({"seconds": time.perf_counter() - started, "stages": {},
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+REFRESH = """
+import json, resource, sys, time
+from pathlib import Path
+started = time.perf_counter()
+from pipelines.jobs import write_outputs
+from pipelines.refresh import run_refresh
+peaks, current = {}, ["start"]
+def on_stage(stage):  # the peak so far is the previous stage's (max RSS only grows)
+    peaks[current[0]] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    current[0] = stage
+summary = run_refresh(Path(sys.argv[1]), Path(sys.argv[2]), write_reports=write_outputs, on_stage=on_stage)
+on_stage("end")
+print(json.dumps({"seconds": time.perf_counter() - started, "stages": summary.stage_seconds, "peaks": peaks,
+                  "status": summary.status, "loaded": len(summary.loaded), "skipped": len(summary.skipped),
+                  "refused": len(summary.quarantined),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def run_child(code: str, *args: str) -> dict:
+    env = {**os.environ, "SEND_PSEUDONYM_KEY": os.environ.get("SEND_PSEUDONYM_KEY")
+           or "benchmark-key-synthetic-data-only"}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).resolve().parents[1])
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark step failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wall"] = time.perf_counter() - started  # with interpreter start-up and imports
+    return result
 
 
 def drop_zone(tmp: Path) -> Path:
-    """../shared/data (when present) plus the demo LA's local extracts, in one drop-zone."""
+    """../shared/data plus the demo LA's local extracts, in one drop-zone."""
     from demo.local import generate_local_extracts
 
     raw = tmp / "raw"
-    if SHARED_DATA.is_dir():
-        shutil.copytree(SHARED_DATA, raw / "national")
-    else:
-        from demo.generate import generate_demo
-
-        print(f"{SHARED_DATA} is absent: using the national demo data instead")
-        generate_demo(raw, seed=20241, with_local=False)
+    shutil.copytree(SHARED_DATA, raw / "national")
     generate_local_extracts(raw, 20241)
     return raw
 
 
-def timed(label: str, raw: Path, published: Path) -> None:
-    started = time.perf_counter()
-    summary = run_refresh(raw, published, write_reports=write_outputs)
-    wall = time.perf_counter() - started
-    stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
-    print(f"{label:28} wall {wall:6.1f} s | {stages} | loaded {len(summary.loaded)}, unchanged "
-          f"{len(summary.skipped)}, refused {len(summary.quarantined)} | peak {peak_mb():.0f} MB")
+def floor(tmp: Path) -> dict:
+    folder = tmp / "floor"
+    shutil.rmtree(folder, ignore_errors=True)
+    with zipfile.ZipFile(EHCP_ZIP) as archive:
+        members = sorted(m for m in archive.namelist() if m.startswith("data/") and m.endswith(".csv"))
+        archive.extractall(folder, members)
+    csvs = [str(folder / m) for m in members]
+    if len(csvs) != 12:
+        raise SystemExit(f"expected the 12 EHC plans CSVs in {EHCP_ZIP.name}, found {len(csvs)}")
+    return run_child(FLOOR, json.dumps(csvs), str(LAIT_PARQUET), str(folder / "floor.duckdb"))
+
+
+def change_one_local_file(raw: Path) -> None:
+    local = sorted((raw / "local").glob("local_offer_visits_*.csv"))[-1]
+    lines = local.read_text().splitlines(keepends=True)
+    fields = lines[1].split(",")
+    fields[2] = str(int(fields[2]) + 1)  # one more page view on the month's first row
+    local.write_text("".join([lines[0], ",".join(fields), *lines[2:]]))
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def table(rows: list[tuple[str, dict]], floor_seconds: float) -> str:
+    head = ["step", "wall s", "x floor", *(f"{s} s" for s in STAGES), "peak MB", "load avg", "outcome"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, r in rows:
+        stages = [f"{r['stages'][s]:.1f}" if s in r["stages"] else "" for s in STAGES]
+        outcome = (f"{r['status']}: {r['loaded']} loaded, {r['skipped']} unchanged, {r['refused']} refused"
+                   if "status" in r else "")
+        lines.append("| " + " | ".join([label, f"{r['wall']:.1f}", f"{r['wall'] / floor_seconds:.1f}", *stages,
+                                        f"{r['peak_mb']:.0f}", r["load"], outcome]) + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
-    os.environ.setdefault("SEND_PSEUDONYM_KEY", "benchmark-key-synthetic-data-only")
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
+    args = parser.parse_args()
+    if not SHARED_DATA.is_dir():
+        raise SystemExit(f"{SHARED_DATA} is absent: the refresh benchmark measures the real DfE files.")
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="send-refresh-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
         raw = drop_zone(tmp)
         published = tmp / "warehouse" / "send.duckdb"
-        timed("cold (empty warehouse)", raw, published)
-        timed("warm (nothing changed)", raw, published)
-        local = sorted((raw / "local").glob("local_offer_visits_*.csv"))[-1]
-        lines = local.read_text().splitlines(keepends=True)
-        fields = lines[1].split(",")
-        fields[2] = str(int(fields[2]) + 1)  # one more page view on the month's first row
-        local.write_text("".join([lines[0], ",".join(fields), *lines[2:]]))
-        timed("one changed local file", raw, published)
+        rows: list[tuple[str, dict]] = []
+        for label, step in (
+            ("floor (bare DuckDB load)", lambda: floor(tmp)),
+            ("cold refresh", lambda: run_child(REFRESH, str(raw), str(published))),
+            ("nothing changed", lambda: run_child(REFRESH, str(raw), str(published))),
+            ("one local file changed", lambda: (change_one_local_file(raw),
+                                                run_child(REFRESH, str(raw), str(published)))[1]),
+            ("floor again (load check)", lambda: floor(tmp)),
+        ):
+            load = load_average()
+            result = step()
+            result["load"] = load
+            rows.append((label, result))
+            print(f"{label}: {result['wall']:.1f} s", file=sys.stderr, flush=True)
+        # the floor is measured first and last: their mean is the yardstick, their gap the noise
+        floor_seconds = (rows[0][1]["wall"] + rows[-1][1]["wall"]) / 2
+        print(table(rows, floor_seconds))
+        cold = rows[1][1]
+        print("\npeak memory (MB) by the end of each stage of the cold refresh: "
+              + ", ".join(f"{k} {v:.0f}" for k, v in cold.get("peaks", {}).items()))
+        print(f"ingest = {cold['stages'].get('ingest', 0) / floor_seconds:.1f}x the floor "
+              f"({cold['stages'].get('ingest', 0):.1f} s / {floor_seconds:.1f} s); "
+              f"{os.cpu_count()} cores, load average now {load_average()}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -60,8 +60,18 @@ def run_ingest(paths: list[Path], warehouse: Path) -> list:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @friendly_errors
 def ingest(paths: tuple[Path, ...]) -> None:
-    """Load national files (default: everything under SEND_RAW) into the warehouse."""
-    results = run_ingest(list(paths) or [config.raw_dir()], config.warehouse_path())
+    """Load national files (default: everything under SEND_RAW) into the warehouse.
+
+    Takes the warehouse's writer lock: during a refresh it waits (SEND_LOCK_WAIT_SECONDS) and then
+    loads into the warehouse that refresh published, or says who still holds the lock.
+    """
+    import getpass
+
+    from pipelines.publish import writer_lock
+
+    warehouse = config.warehouse_path()
+    with writer_lock(warehouse, f"an ingest by {getpass.getuser()}", on_wait=lambda line: console.print(line)):
+        results = run_ingest(list(paths) or [config.raw_dir()], warehouse)
     failed = [r for r in results if r.status in ("failed", "quarantined")]
     if not results:
         raise SendScorecardError(f"No data files found in {', '.join(map(str, paths or [config.raw_dir()]))}.")
@@ -123,14 +133,15 @@ def sql(query: str, fmt: str, output: Path | None) -> None:
 def refresh_with_progress(started_by: str = "cli"):
     """The refresh as `send-scorecard refresh` and `make demo` run it: stage lines, the ingest table,
     the summary sentence and the report paths. Returns the RefreshSummary."""
-    from pipelines.jobs import write_outputs
     from pipelines.refresh import run_refresh
 
     summary = run_refresh(
-        config.raw_dir(), config.warehouse_path(), ingest=run_ingest, write_reports=write_outputs,
-        on_stage=lambda stage: console.print(f"[bold]{stage}[/] ..."),
+        config.raw_dir(), config.warehouse_path(), ingest=run_ingest, started_by=started_by,
+        on_stage=lambda stage: console.print(f"[bold]{stage}[/] ..."), on_wait=lambda line: console.print(line),
     )
     console.print(Text(summary.sentence()), highlight=False)
+    for name in summary.quarantined:
+        console.print(Text.assemble(("Refused: ", "yellow"), summary.refusals.get(name) or name), highlight=False)
     for path in summary.reports:
         out.print(path, highlight=False)
     return summary
@@ -139,8 +150,17 @@ def refresh_with_progress(started_by: str = "cli"):
 @main.command()
 @friendly_errors
 def refresh() -> None:
-    """Run the full refresh (as the monthly schedule does): load, build, test, publish atomically."""
-    refresh_with_progress("cli")
+    """Run the full refresh (as the monthly schedule does): load, build, test, publish atomically.
+
+    The same engine as the Dagster job: one writer at a time, every run in `send-scorecard runs`.
+    Exit status, for cron and Windows Task Scheduler: 0 published with every file loaded; 2 published
+    but a file was refused (quarantined; its source keeps its last good data); 1 not published.
+    """
+    summary = refresh_with_progress("cli")
+    if summary.quarantined:
+        console.print(Text(f"{len(summary.quarantined)} file(s) were refused (exit status 2): "
+                           f"{', '.join(summary.quarantined)}"), highlight=False)
+        sys.exit(2)
 
 
 @main.command("targets-template")
@@ -169,19 +189,22 @@ def targets_template(output: Path | None, la: str | None) -> None:
 @click.option("--limit", default=10, show_default=True)
 @friendly_errors
 def runs(limit: int) -> None:
-    """The most recent refreshes: when, outcome, what was loaded, how long."""
+    """The most recent refreshes, whoever started them (schedule, sensor, ui, cli, demo): when,
+    outcome, what was loaded or refused, how long."""
     from pipelines.refresh import read_runs
 
     table = Table(title=f"Refreshes of {config.warehouse_path()}")
-    for column in ("run", "started", "outcome", "loaded", "unchanged", "refused", "KPIs changed", "RAG changes",
-                   "seconds", "detail"):
+    for column in ("run", "started", "by", "outcome", "loaded", "unchanged", "refused", "KPIs changed",
+                   "RAG changes", "seconds", "detail"):
         table.add_column(column)
     for run in read_runs(config.warehouse_path(), limit):
         outcome = run["status"] + (f" at {run['failed_step']}" if run.get("failed_step") else "")
-        detail = run.get("message") or "; ".join(run.get("rag_changes", []))
+        refused = [run.get("refusals", {}).get(name) or f"refused {name}" for name in run["quarantined"]]
+        detail = "; ".join(filter(None, [run.get("message"), *refused, *run.get("rag_changes", [])]))
         table.add_row(*(Text(str(v)) for v in (
-            run["run_id"], run["started_at"], outcome, len(run["loaded"]), len(run["skipped"]), len(run["quarantined"]),
-            run.get("kpis_changed", 0), len(run.get("rag_changes", [])), f"{run['seconds']:.0f}", detail[:160])))
+            run["run_id"], run["started_at"], run.get("started_by", "cli"), outcome, len(run["loaded"]),
+            len(run["skipped"]), len(run["quarantined"]), run.get("kpis_changed", 0), len(run.get("rag_changes", [])),
+            f"{run['seconds']:.0f}", detail[:300])))
     out.print(table)
 
 
@@ -194,6 +217,34 @@ def docs(out_dir: Path | None) -> None:
 
     page = build_docs(out_dir)
     out.print(f"Documentation: {page}", highlight=False)
+
+
+@main.group()
+def spark() -> None:
+    """The same dbt project on Spark (README: Running on Spark / Databricks)."""
+
+
+@spark.command("export")
+@click.argument("out_dir", type=click.Path(path_type=Path), required=False)
+@friendly_errors
+def spark_export(out_dir: Path | None) -> None:
+    """Write the warehouse's raw tables as Parquet, one folder per table (default data/spark/parquet)."""
+    from pipelines.spark import export_raw_parquet, spark_dir
+
+    out_dir = out_dir or spark_dir() / "parquet"
+    tables = export_raw_parquet(config.warehouse_path(), out_dir)
+    out.print(f"Exported {len(tables)} tables to {out_dir}", highlight=False)
+
+
+@spark.command("build")
+@click.argument("parquet_dir", type=click.Path(path_type=Path), required=False)
+@friendly_errors
+def spark_build(parquet_dir: Path | None) -> None:
+    """Build the dbt project on a local Spark session from a Parquet export (default data/spark/parquet)."""
+    from pipelines.spark import build_on_spark, spark_dir
+
+    summary = build_on_spark(parquet_dir or spark_dir() / "parquet")
+    out.print(summary.sentence(), highlight=False)
 
 
 from pipelines.reports.cli_report import export, report, settings_template  # noqa: E402

@@ -8,6 +8,7 @@ path against its own working directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -92,12 +93,35 @@ def _describe(result: NodeResult) -> str:
 
 
 @contextmanager
+def _moved(warehouse: Path, stable: Path | None) -> Iterator[Path]:
+    """`warehouse` renamed to `stable` for the duration of the block, and back (even on failure).
+
+    dbt reparses the whole project (seconds) when the profile's path changes, and compares the
+    database name (the file's stem) in `state:` selection; a refresh builds into a new file each
+    run, so it builds under one fixed name instead. A WAL left at the fixed name by a killed run
+    belongs to another file and is removed first.
+    """
+    if stable is None or stable == warehouse or not warehouse.exists():
+        yield warehouse
+        return
+    stable.with_name(stable.name + ".wal").unlink(missing_ok=True)
+    os.replace(warehouse, stable)
+    try:
+        yield stable
+    finally:
+        wal = stable.with_name(stable.name + ".wal")
+        if wal.exists():
+            os.replace(wal, warehouse.with_name(warehouse.name + ".wal"))
+        os.replace(stable, warehouse)
+
+
+@contextmanager
 def _environment(warehouse: Path | None) -> Iterator[None]:
     """SEND_WAREHOUSE (absolute) and no dbt telemetry, for the duration of one invocation."""
     saved = {key: os.environ.get(key) for key in ("SEND_WAREHOUSE", "DO_NOT_TRACK", "DBT_SEND_ANONYMOUS_USAGE_STATS")}
     try:
         if warehouse is not None:
-            os.environ["SEND_WAREHOUSE"] = str(Path(warehouse).expanduser().resolve())
+            os.environ["SEND_WAREHOUSE"] = str(warehouse)
         os.environ["DO_NOT_TRACK"] = "1"
         os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
         yield
@@ -126,23 +150,30 @@ def _release_warehouse() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def _invoke(command: str, args: list[str], warehouse: Path | None) -> RunSummary:
+def _invoke(command: str, args: list[str], warehouse: Path | None, target: str | None = None,
+            stable: Path | None = None) -> RunSummary:
     from dbt.cli.main import dbtRunner
 
     project = str(DBT_PROJECT_DIR)
     started = time.monotonic()
-    with _environment(warehouse):
+    resolved = Path(warehouse).expanduser().resolve() if warehouse is not None else None
+    with contextlib.ExitStack() as stack:
+        if resolved is not None:
+            resolved = stack.enter_context(_moved(resolved, stable))
+        stack.enter_context(_environment(resolved))
         try:
             outcome = dbtRunner().invoke([
                 command, "--project-dir", project, "--profiles-dir", project, "--log-format", "text", "--quiet",
-                *args,
+                *(["--target", target] if target else []), *args,
             ])
         finally:
             _release_warehouse()
     seconds = time.monotonic() - started
     results: list[NodeResult] = []
     for result in getattr(outcome.result, "results", None) or []:
-        node = result.node
+        node = getattr(result, "node", None)
+        if node is None:  # run-operation: the macro's own result, no node
+            continue
         results.append(NodeResult(
             unique_id=node.unique_id, name=node.name, resource_type=str(node.resource_type),
             status=str(result.status).lower(), seconds=float(result.execution_time or 0.0),
@@ -163,22 +194,37 @@ def _invoke(command: str, args: list[str], warehouse: Path | None) -> RunSummary
     return summary
 
 
-def dbt_build(warehouse: Path, select: str | None = None, vars: dict | None = None,  # noqa: A002 - dbt's word
-              full_refresh: bool = False) -> RunSummary:
+def dbt_build(warehouse: Path | None, select: str | None = None, vars: dict | None = None,  # noqa: A002 - dbt's word
+              full_refresh: bool = False, target: str | None = None, exclude: str | None = None,
+              state: Path | None = None, build_as: Path | None = None) -> RunSummary:
     """Build the dbt project against the warehouse file: seeds, models, data tests and unit tests.
 
     `select` is a dbt selection (e.g. "marts" or "+fct_scorecard"); `vars` are dbt vars such as
-    {"reporting_period": "2025-03-31", "scorecard_la": "E08000007"}. Returns what ran; raises
-    DbtBuildError (a SendScorecardError) naming the models and tests that failed.
+    {"reporting_period": "2025-03-31", "scorecard_la": "E08000007"}. `target` is a profiles.yml output
+    (default duckdb; "spark" builds on Spark, where `warehouse` is not used: see pipelines/spark.py).
+    `state` is a folder with the manifest.json to compare with for `state:` selectors; `build_as` a
+    fixed path (same folder) the file is renamed to while dbt runs, so successive builds into
+    different files reuse dbt's partial parse and compare equal under `state:`.
+    Returns what ran; raises DbtBuildError (a SendScorecardError) naming the models and tests that failed.
     """
     args: list[str] = []
     if select:
         args += ["--select", select]
     if vars:
         args += ["--vars", json.dumps(vars)]
+    if exclude:
+        args += ["--exclude", exclude]
     if full_refresh:
         args.append("--full-refresh")
-    return _invoke("build", args, Path(warehouse))
+    if state is not None:
+        args += ["--state", str(state)]
+    return _invoke("build", args, Path(warehouse) if warehouse else None, target,
+                   Path(build_as).resolve() if build_as else None)
+
+
+def dbt_run_operation(macro: str, args: dict, target: str | None = None) -> RunSummary:
+    """Run a macro of the project (dbt run-operation), e.g. register_parquet_tables on Spark."""
+    return _invoke("run-operation", [macro, "--args", json.dumps(args)], None, target)
 
 
 def dbt_parse(warehouse: Path | None = None) -> Path:

@@ -21,7 +21,7 @@ def write_outputs(published: Path, la: str | None = None) -> list[Path]:
     archive (pipelines.reports.archive); and the marts for Power BI and Excel in exports/."""
     from pipelines.quality.report import write_report
     from pipelines.reports.marts_export import write_mart_exports
-    from pipelines.reports.scorecard import archive_reports, write_reports
+    from pipelines.reports.scorecard import archive_reports, write_drilldown, write_reports
 
     la = la or config.scorecard_la()
     if not la:
@@ -30,6 +30,7 @@ def write_outputs(published: Path, la: str | None = None) -> list[Path]:
         return [write_report(published), *write_mart_exports(published)]
     paths = [
         *write_reports(published, la),
+        write_drilldown(published, la),
         *write_reports(published, la, publication=True),
         write_report(published),
     ]

@@ -1,5 +1,5 @@
 """Atomic publish: a refresh builds into a copy of the warehouse and only a finished, tested copy
-replaces the published file (design.md section 7).
+replaces the published file.
 
 Readers (send-scorecard sql, exports, reports, analysts' DuckDB clients) open the published file
 read-only and never see a half-built state: `os.replace` swaps the file in one step, and a reader
@@ -13,8 +13,10 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
+import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -54,7 +56,8 @@ def explain_os_error(exc: OSError, action: str, path: Path) -> SendScorecardErro
 def prepare_build(published: Path, run_id: str) -> Path:
     """Copy the published warehouse (if any) to a new build file and return its path.
 
-    Starting from the published data lets unchanged sources be skipped by their file hash.
+    Starting from the published data lets unchanged sources be skipped by their file hash. The
+    caller holds the writer lock, so any other build file is a dead run's and is removed.
     """
     target = build_path(published, run_id)
     try:
@@ -118,19 +121,66 @@ def discard_build(build: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def lock_wait_seconds() -> float:
+    """How long a writer waits for another one to finish (SEND_LOCK_WAIT_SECONDS, default 10 minutes)."""
+    return float(os.environ.get("SEND_LOCK_WAIT_SECONDS", "600"))
+
+
+def lock_path(published: Path) -> Path:
+    return published.parent / f".{published.name}.lock"
+
+
+def _holder(handle) -> str:
+    handle.seek(0)
+    try:
+        info = json.loads(handle.read() or "{}")
+    except ValueError:
+        info = {}
+    if not info:
+        return "another writer"
+    return f"{info.get('holder', 'another writer')} (process {info.get('pid')}, since {info.get('since')})"
+
+
 @contextlib.contextmanager
-def refresh_lock(published: Path) -> Iterator[None]:
-    """Only one refresh at a time per warehouse; a second one is told so instead of waiting."""
+def writer_lock(published: Path, holder: str, wait: float | None = None,
+                on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """One writer at a time per warehouse: every refresh (whoever started it) and every ingest.
+
+    A second writer waits up to `wait` seconds (SEND_LOCK_WAIT_SECONDS), hearing a progress line
+    every 10 s through `on_wait`, then is refused with one sentence naming the holder. The lock is
+    an flock: the system releases it when its process ends, however it ends, so a build file
+    left behind when the lock is free belongs to a run that is provably dead.
+    """
+    wait = lock_wait_seconds() if wait is None else wait
     published.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = published.parent / f".{published.name}.refresh.lock"
-    with open(lock_path, "w") as handle:
+    with open(lock_path(published), "a+") as handle:
+        started = time.monotonic()
+        next_line = started
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                waited = time.monotonic() - started
+                if waited >= wait:
+                    raise SendScorecardError(
+                        f"Could not start {holder}: {_holder(handle)} is still writing to {published} after "
+                        f"{waited:.0f} s of waiting; try again when it has finished."
+                    ) from exc
+                if on_wait and time.monotonic() >= next_line:
+                    on_wait(f"Waiting for {_holder(handle)} to finish writing to {published} "
+                            f"({waited:.0f} s of at most {wait:.0f} s) ...")
+                    next_line += 10
+                time.sleep(min(0.2, max(wait - waited, 0.01)))
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise SendScorecardError(
-                f"Another refresh of {published} is running; wait for it to finish and try again."
-            ) from exc
-        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps({"holder": holder, "pid": os.getpid(),
+                                     "since": dt.datetime.now().isoformat(timespec="seconds")}))
+            handle.flush()
             yield
         finally:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
             fcntl.flock(handle, fcntl.LOCK_UN)

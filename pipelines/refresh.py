@@ -1,33 +1,57 @@
-"""The refresh: load what changed, build the models, publish atomically, report the run.
+"""The refresh engine: one core that every door runs (the Dagster schedule, the drop-zone sensor, a
+run launched from the Dagster UI, `send-scorecard refresh` and `make demo`).
 
-Stages: prepare (copy the published warehouse to a build file) -> ingest (unchanged files are
-skipped by hash; a failed or quarantined file keeps its source's last good data) -> dbt build
-(models and every test) -> publish (atomic rename) -> reports (the scorecard for the configured
-LA and the data-quality report, read from the published file). Anything that fails before
-publish leaves the published warehouse untouched. Every run, published or failed, is appended to
-`<warehouse dir>/runs.jsonl` and (when published) to meta.refresh_runs in the warehouse.
+A run is a `RefreshRun` opened by `refresh_session`, which holds the warehouse's writer lock for the
+whole run and, however the run ends, appends it to `<warehouse dir>/runs.jsonl`, notifies and removes
+its unpublished build copy. Its stages are separate methods so that a door can call them one by one
+(the Dagster assets are thin wrappers of them) or all at once (`run_refresh`):
+
+    prepare  copy the published warehouse to the run's build file (made on first use)
+    ingest   load the drop-zone's files (unchanged files are skipped by hash; a refused file is
+             quarantined and its source keeps its last good data: the rest is still published)
+    dbt      build the models and run every test on the build file
+    publish  compare KPI values and RAG ratings with the published file, record the run in
+             meta.refresh_runs, swap the build file in (atomic rename)
+    reports  the scorecard of the configured LA and the data-quality report, from the published file
+
+Anything that fails before publish leaves the published warehouse untouched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipelines import config
 from pipelines.errors import SendScorecardError
-from pipelines.ingest.loader import LoadResult, connect_warehouse, ingest_paths
-from pipelines.jobs import dbt_models_exist
+from pipelines.ingest.loader import (
+    LoadResult,
+    connect_warehouse,
+    ensure_meta,
+    ingest_paths,
+    load_raw_file,
+    plan_files,
+)
+from pipelines.ingest.sen2.load import expected_la_numbers, load_sen2, sen2_inputs
+from pipelines.ingest.sources import SourceSpec
+from pipelines.jobs import dbt_models_exist, write_outputs
 from pipelines.notify import notify
-from pipelines.publish import discard_build, prepare_build, publish, refresh_lock
-from pipelines.restricted import move_restricted
+from pipelines.publish import discard_build, prepare_build, publish, writer_lock
+from pipelines.refresh_state import RefreshPlan, plan_refresh, record_state
+from pipelines.restricted import move_restricted, restore_restricted
 
 STAGES = ("prepare", "ingest", "dbt", "publish", "reports")
+# Who can start a run (shown by `send-scorecard runs`).
+STARTERS = ("schedule", "sensor", "ui", "cli", "demo")
+# The SEN2 person-level returns: loaded by their own streaming loader, not through a SourceSpec.
+SEN2 = "sen2"
 
 
 @dataclass
@@ -36,12 +60,14 @@ class RefreshSummary:
 
     run_id: str
     started_at: str
-    status: str = "running"  # published | failed
+    started_by: str = "cli"
+    status: str = "running"  # published | unchanged | failed
     failed_step: str | None = None
     message: str = ""
     loaded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
+    refusals: dict[str, str] = field(default_factory=dict)  # refused file -> the reason, in one sentence
     stage_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     snapshot: str | None = None
@@ -52,15 +78,19 @@ class RefreshSummary:
     def sentence(self) -> str:
         sources = (f"{len(self.loaded)} file(s) loaded, {len(self.skipped)} unchanged, "
                    f"{len(self.quarantined)} refused")
+        who = f" (started by {self.started_by})"
+        if self.status == "unchanged":
+            return f"Refresh {self.run_id}{who}: {self.message}; the published warehouse is up to date ({sources})."
         if self.status == "published":
             changes = f"{self.kpis_changed} KPI value(s) changed, {len(self.rag_changes)} RAG change(s)"
-            return f"Refresh {self.run_id} published in {self.seconds:.0f} s: {sources}; {changes}."
-        return f"Refresh {self.run_id} failed at the {self.failed_step} step: {self.message}"
+            extra = f" {self.message}" if self.message else ""
+            return f"Refresh {self.run_id}{who} published in {self.seconds:.0f} s: {sources}; {changes}.{extra}"
+        return f"Refresh {self.run_id}{who} failed at the {self.failed_step} step: {self.message}"
 
     def text(self) -> str:
-        """The sentence, the refused files and the RAG changes, for notifications."""
+        """The sentence, the refused files with their reasons and the RAG changes, for notifications."""
         lines = [self.sentence()]
-        lines += [f"Refused: {name}" for name in self.quarantined]
+        lines += [f"Refused: {self.refusals.get(name) or name}" for name in self.quarantined]
         lines += [f"RAG change: {change}" for change in self.rag_changes]
         return "\n".join(lines)
 
@@ -83,88 +113,261 @@ def _pause_point(stage: str) -> None:
         time.sleep(float(os.environ.get("SEND_REFRESH_PAUSE_SECONDS", "30")))
 
 
+class RefreshRun:
+    """One refresh of `published` from `raw_dir`, open inside `refresh_session`."""
+
+    def __init__(self, raw_dir: Path, published: Path, *, started_by: str, run_id: str | None = None,
+                 write_reports: Callable[[Path], list[Path]] | None = write_outputs,
+                 on_stage: Callable[[str], None] | None = None):
+        self.raw_dir, self.published = Path(raw_dir), Path(published)
+        self.summary = RefreshSummary(run_id=run_id or new_run_id(), started_by=started_by,
+                                      started_at=dt.datetime.now().isoformat(timespec="seconds"))
+        self.write_reports = write_reports
+        self.on_stage = on_stage
+        self.started = time.monotonic()
+        self._build: Path | None = None
+        self.step = "prepare"
+        self.announced: set[str] = set()
+        self.plan: RefreshPlan | None = None  # the CLI door's change detection (None: build everything)
+        self.results: list[LoadResult] = []
+
+    @property
+    def run_id(self) -> str:
+        return self.summary.run_id
+
+    @property
+    def published_done(self) -> bool:
+        return self.summary.status == "published"
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage (a stage may be entered several times, e.g. once per source); a failure
+        inside it is recorded as the run's failed step and passed on."""
+        self.step = name
+        if self.on_stage and name not in self.announced:
+            self.on_stage(name)
+        self.announced.add(name)
+        started = time.monotonic()
+        try:
+            yield
+        except BaseException as exc:
+            if self.published_done:  # only a step after publish failed: the new data is out
+                self.summary.message = f"Published, but the {name} step failed: {exc or type(exc).__name__}"
+            else:
+                self.summary.failed_step = name
+                self.summary.message = str(exc) or type(exc).__name__
+            raise
+        finally:
+            self.summary.stage_seconds[name] = round(
+                self.summary.stage_seconds.get(name, 0.0) + time.monotonic() - started, 2)
+        if name != "publish":
+            _pause_point(name)  # after the stage's work: the build file is half-made here
+
+    # --- the stages ---------------------------------------------------------------------------------
+
+    @property
+    def build(self) -> Path:
+        """The run's build copy of the warehouse (made from the published one on first use)."""
+        if self._build is None:
+            with self.stage("prepare"):
+                self._build = prepare_build(self.published, self.run_id)
+                restore_restricted(self._build, self.published)  # the person-level tables, for this run only
+        return self._build
+
+    def ingest(self, only: SourceSpec | str | None = None,
+               loader: Callable[[list[Path], Path], list[LoadResult]] | None = None) -> list[LoadResult]:
+        """Load the drop-zone into the build file: everything, or just the files of source `only`
+        (a SourceSpec, or SEN2 for the SEN2 returns). A file that fails or is quarantined is noted
+        and does not stop the run."""
+        build = self.build
+        with self.stage("ingest"):
+            if loader is not None and only is None:
+                results = loader([self.raw_dir], build)
+            else:
+                con = connect_warehouse(build)
+                try:
+                    if only is None:
+                        results = ingest_paths(con, [self.raw_dir])
+                    elif only == SEN2:
+                        returns = sen2_inputs([self.raw_dir])
+                        expected = expected_la_numbers(config.scorecard_la()) if returns else None
+                        results = [load_sen2(con, files, expected_la=expected) for files in returns]
+                    else:
+                        ensure_meta(con)
+                        results = [load_raw_file(con, raw, spec) for raw, spec, _ in
+                                   plan_files([self.raw_dir], only=only) if spec is not None and spec.table == only.table]
+                finally:
+                    con.close()
+            _quarantine_unreadable(build, results, self.run_id)
+            self.results += results
+            for r in results:
+                if r.status == "loaded":
+                    self.summary.loaded.append(r.file)
+                elif r.status == "skipped":
+                    self.summary.skipped.append(r.file)
+                else:
+                    self.summary.quarantined.append(r.file)
+                    self.summary.refusals[r.file] = r.message
+        return results
+
+    @contextlib.contextmanager
+    def dbt_target(self) -> Iterator[Path]:
+        """dbt reads the warehouse from SEND_WAREHOUSE (profiles.yml): point it at the build file for
+        the stage and restore the variable after, so publish still sees the published path."""
+        build = self.build
+        previous = os.environ.get("SEND_WAREHOUSE")
+        os.environ["SEND_WAREHOUSE"] = str(build)
+        try:
+            yield build
+        finally:
+            if previous is None:
+                os.environ.pop("SEND_WAREHOUSE", None)
+            else:
+                os.environ["SEND_WAREHOUSE"] = previous
+
+    def check_unchanged(self) -> bool:
+        """Nothing changed since the published warehouse (files, dbt project, engine versions): the
+        run publishes nothing and says so. Sets the plan that the dbt stage selects by."""
+        with self.stage("check"):
+            self.plan = plan_refresh(self.raw_dir, self.published)
+            if self.plan.unchanged:
+                self.summary.status, self.summary.message = "unchanged", self.plan.reason
+                self.summary.skipped = sorted(self.plan.fingerprint.sources)
+        return self.plan.unchanged
+
+    def dbt(self, runner: Callable[[Path], object] | None = None) -> object:
+        """dbt build (seeds, models and every test) on the build file; raises if anything fails. With
+        a plan, only what depends on the changed sources and definitions (state-based selection)."""
+        from pipelines.dbt_runner import dbt_build
+
+        with self.stage("dbt"):
+            if not dbt_models_exist():
+                return None
+            if runner is not None:  # a caller's own dbt step (tests)
+                return runner(self.build)
+            if self.plan is None:
+                return dbt_build(self.build)
+            plan, build = self.plan, self.build
+            select = plan.dbt_selection(r.source for r in self.results if r.status == "loaded" and r.source)
+            with plan.state_dir() as state:
+                return dbt_build(build, select=select, state=state if select else None,
+                                 build_as=build.parent / self.published.name)
+
+    def publish(self) -> Path | None:
+        """Diff against the published file, record the run in it, and swap the build file in."""
+        build = self.build
+        with self.stage("publish"):
+            self.summary.seconds = time.monotonic() - self.started
+            _compare_with_published(build, self.published, self.summary)
+            self.summary.status = "published"  # as recorded in the file; undone below if the swap fails
+            try:
+                _record_in_warehouse(build, self.summary, self.plan)
+                move_restricted(build, self.published)  # person-level tables go to the owner-only file
+                snapshot = publish(build, self.published, before_replace=lambda: _pause_point("publish"))
+            except BaseException:
+                self.summary.status = "running"
+                raise
+            self._build = None
+            self.summary.snapshot = str(snapshot) if snapshot else None
+        return snapshot
+
+    def reports(self) -> list[str]:
+        """The scorecard and data-quality report from the published warehouse (after publish)."""
+        with self.stage("reports"):
+            if self.write_reports:
+                self.summary.reports = [str(p) for p in self.write_reports(self.published)]
+        return self.summary.reports
+
+    # --- the end of a run ----------------------------------------------------------------------------
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """Remove the unpublished build, log the run and notify, whatever happened."""
+        if self._build is not None:
+            discard_build(self._build)
+            self._build = None
+        summary = self.summary
+        summary.seconds = time.monotonic() - self.started
+        if summary.status not in ("published", "unchanged"):
+            summary.status = "failed"
+            if error is not None and not summary.failed_step:
+                summary.failed_step, summary.message = self.step, str(error) or type(error).__name__
+            if not summary.failed_step:  # the run ended without reaching publish (e.g. a partial selection)
+                summary.failed_step = "publish"
+                summary.message = summary.message or "the run ended before the publish step; nothing was published"
+        _append_log(self.published, summary)
+        if summary.status != "unchanged":  # an unchanged run has nothing to tell
+            notify(asdict(summary), summary.text())
+
+
+def _lock_holder(started_by: str, run_id: str) -> str:
+    return f"refresh {run_id} (started by {started_by})"
+
+
+@contextlib.contextmanager
+def refresh_session(raw_dir: Path, published: Path, *, started_by: str, run_id: str | None = None,
+                    write_reports: Callable[[Path], list[Path]] | None = write_outputs,
+                    on_stage: Callable[[str], None] | None = None,
+                    on_wait: Callable[[str], None] | None = None) -> Iterator[RefreshRun]:
+    """Hold the writer lock for a whole run; log, notify and clean up however it ends."""
+    if started_by not in STARTERS:
+        raise ValueError(f"started_by must be one of {', '.join(STARTERS)}, not {started_by!r}")
+    run = RefreshRun(raw_dir, published, started_by=started_by, run_id=run_id, write_reports=write_reports,
+                     on_stage=on_stage)
+    with writer_lock(run.published, _lock_holder(started_by, run.run_id), on_wait=on_wait):
+        try:
+            yield run
+        except BaseException as exc:
+            run.finish(exc)
+            raise
+        run.finish()
+
+
 def run_refresh(raw_dir: Path, published: Path, *,
                 ingest: Callable[[list[Path], Path], list[LoadResult]] | None = None,
                 dbt: Callable[[Path], object] | None = None,
-                write_reports: Callable[[Path], list[Path]] | None = None,
+                write_reports: Callable[[Path], list[Path]] | None = write_outputs,
                 on_stage: Callable[[str], None] | None = None,
-                run_id: str | None = None) -> RefreshSummary:
-    """Run the whole refresh for `raw_dir` into `published`; raise SendScorecardError on failure.
+                on_wait: Callable[[str], None] | None = None,
+                started_by: str = "cli", run_id: str | None = None) -> RefreshSummary:
+    """Every stage in order (the CLI's and the demo's door); raise SendScorecardError on failure.
 
-    `ingest(paths, warehouse)` and `dbt(warehouse)` default to the plain loader and dbt build; the
-    CLI passes versions that show progress. `write_reports(published)` (optional) runs after publish.
+    `ingest(paths, warehouse)` (optional) replaces the plain loader, e.g. by one that shows progress;
+    `dbt(warehouse)` (optional) replaces the dbt stage.
     """
-    summary = RefreshSummary(run_id=run_id or new_run_id(), started_at=dt.datetime.now().isoformat(timespec="seconds"))
-    started = time.monotonic()
-    step = "prepare"
-    build: Path | None = None
-    with refresh_lock(published):
+    with refresh_session(raw_dir, published, started_by=started_by, run_id=run_id, write_reports=write_reports,
+                         on_stage=on_stage, on_wait=on_wait) as run:
         try:
-            for step in STAGES:
-                if on_stage:
-                    on_stage(step)
-                stage_started = time.monotonic()
-                if step == "prepare":
-                    build = prepare_build(published, summary.run_id)
-                elif step == "ingest":
-                    results = (ingest or _plain_ingest)([raw_dir], build)
-                    _note_results(summary, results)
-                elif step == "dbt" and dbt_models_exist():
-                    (dbt or _plain_dbt)(build)
-                elif step == "publish":
-                    summary.status = "published"
-                    summary.seconds = time.monotonic() - started
-                    _compare_with_published(build, published, summary)
-                    _record_in_warehouse(build, summary)
-                    move_restricted(build, published)  # person-level tables go to the owner-only file
-                    snapshot = publish(build, published, before_replace=lambda: _pause_point("publish"))
-                    summary.snapshot = str(snapshot) if snapshot else None
-                elif step == "reports" and write_reports:
-                    summary.reports = [str(p) for p in write_reports(published)]
-                if step != "publish":
-                    _pause_point(step)  # after the stage's work: the build file is half-made here
-                summary.stage_seconds[step] = round(time.monotonic() - stage_started, 2)
-        except BaseException as exc:  # whatever stopped it, the build is never published
-            if build is not None:
-                discard_build(build)
-            if summary.status == "published":  # only the reports failed: the new data is out
-                summary.message = f"published, but the reports could not be written: {exc}"
-                summary.seconds = time.monotonic() - started
-                _append_log(published, summary)
+            if run.check_unchanged():
+                return run.summary
+            run.ingest(loader=ingest)
+            run.dbt(runner=dbt)
+            run.publish()
+            run.reports()
+        except (SendScorecardError, OSError) as exc:
+            if run.published_done:
                 raise SendScorecardError(
-                    f"Refresh {summary.run_id} published the warehouse, but the reports could not be written: {exc}"
+                    f"Refresh {run.run_id} published the warehouse, but the reports could not be written: {exc}"
                 ) from exc
-            summary.status, summary.failed_step = "failed", step
-            summary.message = str(exc) or type(exc).__name__
-            summary.seconds = time.monotonic() - started
-            _append_log(published, summary)
-            notify(asdict(summary), summary.text())
-            if isinstance(exc, SendScorecardError | OSError):
-                raise SendScorecardError(summary.sentence()) from exc
-            raise
-    summary.seconds = time.monotonic() - started
-    _append_log(published, summary)
-    notify(asdict(summary), summary.text())
-    return summary
+            run.summary.status, run.summary.failed_step = "failed", run.summary.failed_step or run.step
+            raise SendScorecardError(run.summary.sentence()) from exc
+    return run.summary
 
 
-def _plain_ingest(paths: list[Path], warehouse: Path) -> list[LoadResult]:
-    con = connect_warehouse(warehouse)
+def _quarantine_unreadable(build: Path, results: list[LoadResult], run_id: str) -> None:
+    """A file refused before its quality gate could run (unreadable, or a local extract without the
+    pseudonymisation key) goes to quarantine.files with its reason, like a file the gate refused."""
+    from pipelines.quality.gates import ensure_dq_tables
+
+    failed = [r for r in results if r.status == "failed"]
+    if not failed:
+        return
+    con = connect_warehouse(build)
     try:
-        return ingest_paths(con, paths)
+        ensure_dq_tables(con)
+        con.executemany("insert into quarantine.files values (?, ?, ?, ?, ?, ?, ?)", [
+            [run_id, r.source, r.file, r.sha256, r.rows, r.message, dt.datetime.now()] for r in failed])
     finally:
         con.close()
-
-
-def _plain_dbt(warehouse: Path) -> object:
-    from pipelines.dbt_runner import dbt_build
-
-    return dbt_build(warehouse)
-
-
-def _note_results(summary: RefreshSummary, results: list[LoadResult]) -> None:
-    for r in results:
-        {"loaded": summary.loaded, "skipped": summary.skipped}.get(r.status, summary.quarantined).append(r.file)
 
 
 def _compare_with_published(build: Path, published: Path, summary: RefreshSummary) -> None:
@@ -192,15 +395,21 @@ def _compare_with_published(build: Path, published: Path, summary: RefreshSummar
         con.close()
 
 
-def _record_in_warehouse(build: Path, summary: RefreshSummary) -> None:
+def _record_in_warehouse(build: Path, summary: RefreshSummary, plan: RefreshPlan | None = None) -> None:
     con = connect_warehouse(build)
     try:
+        if plan is not None:
+            from pipelines.config import DBT_PROJECT_DIR
+
+            record_state(con, plan, summary.run_id, DBT_PROJECT_DIR / "target" / "manifest.json")
         con.execute("create schema if not exists meta")
         con.execute("""create table if not exists meta.refresh_runs (run_id varchar, started_at timestamp,
             seconds double, loaded integer, skipped integer, quarantined integer, summary json)""")
-        con.execute("insert into meta.refresh_runs values (?, ?, ?, ?, ?, ?, ?)", [
+        con.execute("alter table meta.refresh_runs add column if not exists started_by varchar")
+        con.execute("""insert into meta.refresh_runs by name select ? as run_id, ? as started_at, ? as seconds,
+            ? as loaded, ? as skipped, ? as quarantined, ? as summary, ? as started_by""", [
             summary.run_id, summary.started_at, summary.seconds, len(summary.loaded), len(summary.skipped),
-            len(summary.quarantined), json.dumps(asdict(summary)),
+            len(summary.quarantined), json.dumps(asdict(summary)), summary.started_by,
         ])
         con.execute("checkpoint")
     finally:

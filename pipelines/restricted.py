@@ -1,10 +1,12 @@
 """Restricted data apart: person-level tables never sit in the file analysts open.
 
 The dbt models and the SEN2 loader put person-level tables (the open-requests list, SEN2
-validation issues) in the `casework_restricted` schema of the build. Before a build is published
-they are moved to a separate restricted warehouse, `<warehouse dir>/restricted/<name>-restricted.duckdb`,
-created with owner-only permissions (folder 0700, file 0600), and dropped from the build: the
-published warehouse holds aggregates only. Only the scorecard owner's casework team (the account
+validation issues) in the `casework_restricted` schema of the build. A run's build is owner-only
+(its folder 0700) and gets the restricted tables back when it is prepared (`restore_restricted`), so
+the loader and dbt see them as before; before the build is published they are moved to a separate
+restricted warehouse, `<warehouse dir>/restricted/<name>-restricted.duckdb`, created with owner-only
+permissions (folder 0700, file 0600), and dropped from the build (`move_restricted`): the published
+warehouse holds aggregates only. Only the scorecard owner's casework team (the account
 that runs the refresh) may open the restricted file; JSNA authors and analysts open the published one.
 """
 
@@ -32,10 +34,28 @@ def _tables(con, catalog: str, schema: str) -> list[str]:
         "order by table_name", [catalog, schema]).fetchall()]
 
 
+def restore_restricted(build: Path, published: Path) -> None:
+    """Make the build folder owner-only and copy the restricted warehouse's tables into the build."""
+    os.chmod(Path(build).parent, 0o700)
+    source = restricted_path(published)
+    if not source.exists():
+        return
+    con = connect_warehouse(build)
+    try:
+        con.execute(f"attach '{source}' as restricted_old (read_only)")
+        con.execute(f"create schema if not exists {RESTRICTED_SCHEMA}")
+        for table in _tables(con, "restricted_old", RESTRICTED_SCHEMA):
+            con.execute(f'create or replace table {RESTRICTED_SCHEMA}."{table}" as '
+                        f'select * from restricted_old.{RESTRICTED_SCHEMA}."{table}"')
+        con.execute("detach restricted_old")
+    finally:
+        con.close()
+
+
 def move_restricted(build: Path, published: Path) -> Path | None:
-    """Move the build's restricted tables to the restricted warehouse (replacing tables of the same
-    name, keeping the others) and drop them from the build; returns the restricted file, or None when
-    the build has no restricted table."""
+    """Move the build's restricted tables (all of them: the build got the earlier ones back when it was
+    prepared) to a new restricted warehouse that replaces the old one, and drop them from the build;
+    returns the restricted file, or None when the build has no restricted table."""
     target = restricted_path(published)
     con = connect_warehouse(build)
     try:
@@ -50,13 +70,6 @@ def move_restricted(build: Path, published: Path) -> Path | None:
         try:
             con.execute(f"attach '{temp}' as restricted_new (storage_version '{DUCKDB_STORAGE_VERSION}')")
             con.execute(f"create schema restricted_new.{RESTRICTED_SCHEMA}")
-            if target.exists():
-                con.execute(f"attach '{target}' as restricted_old (read_only)")
-                for table in _tables(con, "restricted_old", RESTRICTED_SCHEMA):
-                    if table not in tables:  # e.g. SEN2 issues of a return not reloaded this run
-                        con.execute(f'create table restricted_new.{RESTRICTED_SCHEMA}."{table}" as '
-                                    f'select * from restricted_old.{RESTRICTED_SCHEMA}."{table}"')
-                con.execute("detach restricted_old")
             for table in tables:
                 con.execute(f'create table restricted_new.{RESTRICTED_SCHEMA}."{table}" as '
                             f'select * from {RESTRICTED_SCHEMA}."{table}"')

@@ -1,4 +1,4 @@
-"""Disclosure control for everything that leaves the warehouse (design.md section 6).
+"""Disclosure control for everything that leaves the warehouse.
 
 Two rules, one place each: `suppress` (small numbers) is the one function every published figure
 goes through - the publication scorecard (cells, flags, notes, trend data), `export` without the

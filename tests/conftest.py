@@ -1,12 +1,20 @@
-"""Shared fixtures: the real DfE files in ../shared/data and warehouses built from them."""
+"""Shared fixtures: the real DfE files in ../shared/data and warehouses built from them.
+
+Building a warehouse (ingest + dbt build) is the slowest thing the suite does, so each kind is built
+once per test run here and shared: `real_warehouse` (the DfE files ingested), `real_built` (that,
+built with dbt) and `demo_built` (the demo data, seed 20241, ingested and built). Tests that change
+a warehouse copy it first.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
+from pipelines.dbt_runner import RunSummary, dbt_build
 from pipelines.ingest.loader import connect_warehouse, ingest_paths
 
 # The tests build warehouses from the demo data, whose local extracts and targets are Stockport's: the
@@ -41,3 +49,44 @@ def real_warehouse(tmp_path_factory, real_data) -> Path:
     failed = [r.message for r in results if r.status not in ("loaded", "skipped")]
     assert not failed, failed
     return path
+
+
+@pytest.fixture(scope="session")
+def real_built(real_warehouse, tmp_path_factory) -> tuple[Path, RunSummary]:
+    """real_warehouse copied and built with dbt (default vars: latest period, all LAs), once per run."""
+    warehouse = tmp_path_factory.mktemp("real_built") / "send.duckdb"
+    shutil.copyfile(real_warehouse, warehouse)
+    return warehouse, dbt_build(warehouse)
+
+
+_DEMO_BUILT: dict[str, tuple[Path, RunSummary]] = {}
+
+
+@pytest.fixture(scope="session")
+def demo_built(tmp_path_factory) -> tuple[Path, RunSummary]:
+    """The demo data (seed 20241, local extracts included) loaded into a fresh warehouse and built with
+    dbt, once per run."""
+    return build_demo(tmp_path_factory)
+
+
+def build_demo(tmp_path_factory) -> tuple[Path, RunSummary]:
+    """demo_built for modules that ask for it by function (built once per run either way)."""
+    if "demo" not in _DEMO_BUILT:
+        _DEMO_BUILT["demo"] = _build_demo(tmp_path_factory)
+    return _DEMO_BUILT["demo"]
+
+
+def _build_demo(tmp_path_factory) -> tuple[Path, RunSummary]:
+    from demo.generate import generate_demo
+
+    root = tmp_path_factory.mktemp("demo_built")
+    generate_demo(root / "raw", seed=20241)
+    warehouse = root / "send.duckdb"
+    con = connect_warehouse(warehouse)
+    try:
+        results = ingest_paths(con, [root / "raw"])
+    finally:
+        con.close()
+    failed = [r.message for r in results if r.status == "failed"]
+    assert not failed, failed
+    return warehouse, dbt_build(warehouse)

@@ -23,21 +23,9 @@ MARTS = ["dim_la", "dim_kpi", "dim_period", "fct_kpi_values", "fct_kpi_benchmark
 
 
 @pytest.fixture(scope="module")
-def demo_build(tmp_path_factory) -> tuple[Path, RunSummary]:
-    """The demo data loaded into a fresh warehouse in tmp and built with dbt (once for this module)."""
-    from demo.generate import generate_demo
-    from pipelines.ingest.loader import connect_warehouse, ingest_paths
-
-    root = tmp_path_factory.mktemp("dbt_demo")
-    generate_demo(root / "raw")
-    warehouse = root / "send.duckdb"
-    con = connect_warehouse(warehouse)
-    try:
-        results = ingest_paths(con, [root / "raw"])
-    finally:
-        con.close()
-    assert not [r.message for r in results if r.status == "failed"]
-    return warehouse, dbt_build(warehouse)
+def demo_build(demo_built) -> tuple[Path, RunSummary]:
+    """The demo data loaded into a fresh warehouse and built with dbt (conftest, once per run)."""
+    return demo_built
 
 
 def test_dbt_build_passes_models_tests_and_unit_tests(demo_build):

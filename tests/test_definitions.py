@@ -1,62 +1,109 @@
-"""The Dagster code location loads and its national assets materialise in-process."""
+"""The Dagster code location: one refresh job, the engine's guarantees for partial runs, the GX
+suites as asset checks, and the drop-zone sensor whose state is the published warehouse."""
 
 from __future__ import annotations
+
+import os
 
 import dagster as dg
 import duckdb
 
-from pipelines.definitions import defs, published_warehouse
+from pipelines.definitions import defs, drop_zone_sensor, published_warehouse
 from pipelines.defs.national import national_assets
+from pipelines.defs.run import refresh_run, started_by
+from pipelines.ingest.sources import SOURCES
+from pipelines.refresh import read_runs
 from tests.test_readers import timeliness_csv
 
 
-def test_definitions_load_with_one_asset_per_national_source():
+def test_one_refresh_job_with_a_schedule_and_a_sensor():
     repo = defs.get_repository_def()
     keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
     assert {"raw/ehcp_timeliness", "raw/lait_indicators", "raw/statistical_neighbours", "raw/la_reference"} <= keys
-    assert repo.get_job("national_ingest") is not None and repo.get_job("refresh") is not None
+    assert [job.name for job in repo.get_all_jobs() if not job.name.startswith("__")] == ["refresh"]
+    assert repo.get_schedule_def("monthly_refresh").job_name == "refresh"
     assert repo.get_schedule_def("monthly_refresh").execution_timezone == "Europe/London"
+    assert repo.get_sensor_def("drop_zone_sensor").job_name == "refresh"
 
 
-def test_materialise_national_assets(tmp_path, monkeypatch):
+def test_every_raw_asset_carries_its_quality_suite_as_described_checks():
+    graph = defs.get_repository_def().asset_graph
+    checks = {}
+    for key in graph.asset_check_keys:
+        checks.setdefault(key.asset_key.to_user_string(), []).append(graph.get_check_spec(key))
+    raw = [f"raw/{spec.table}" for spec in SOURCES]
+    assert set(raw) <= {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert raw and all(checks.get(name) for name in raw), [name for name in raw if not checks.get(name)]
+    timeliness = {spec.name: spec.description for spec in checks["raw/ehcp_timeliness"]}
+    assert timeliness["time_period_not_null"].startswith("Every period is filled in")
+    assert all(spec.description for specs in checks.values() for spec in specs)
+
+
+def test_who_started_a_run_comes_from_its_tags():
+    assert started_by({"dagster/schedule_name": "monthly_refresh"}) == "schedule"
+    assert started_by({"dagster/sensor_name": "drop_zone_sensor"}) == "sensor"
+    assert started_by({}) == "ui"
+    assert started_by({"send/started_by": "cli"}) == "cli"
+
+
+def test_materialise_national_assets_through_the_engine(tmp_path, monkeypatch):
     raw = tmp_path / "raw"
     (raw / "national").mkdir(parents=True)
     (raw / "national" / "timeliness_20_week.csv").write_bytes(timeliness_csv(["10,9,5,5,50,55.6"]))
     warehouse = tmp_path / "send.duckdb"
     monkeypatch.setenv("SEND_RAW", str(raw))
     monkeypatch.setenv("SEND_WAREHOUSE", str(warehouse))
-    result = dg.materialize([*national_assets, published_warehouse])
+    result = dg.materialize([*national_assets, published_warehouse], resources={"refresh_run": refresh_run})
     assert result.success
     assert not list((tmp_path / "build").glob("*.duckdb"))  # the run's build copy became the warehouse
     con = duckdb.connect(str(warehouse), read_only=True)
     assert con.execute("select count(*) from raw.ehcp_timeliness").fetchall() == [(6,)]
+    assert con.execute("select started_by from meta.refresh_runs").fetchall() == [("ui",)]
     con.close()
-    again = dg.materialize([*national_assets, published_warehouse])  # nothing new: every file skipped
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()
+              if c.asset_key == dg.AssetKey(["raw", "ehcp_timeliness"])}
+    assert checks["time_period_not_null"].passed
+    assert checks["time_period_not_null"].metadata["files checked"].value == 1
+    assert read_runs(warehouse)[0]["started_by"] == "ui" and read_runs(warehouse)[0]["status"] == "published"
+    again = dg.materialize([*national_assets, published_warehouse], resources={"refresh_run": refresh_run})
     materialisation = again.asset_materializations_for_node("raw__ehcp_timeliness")[0]
-    assert materialisation.metadata["skipped"].value == 1
+    assert materialisation.metadata["skipped"].value == 1  # nothing new: every file skipped
+    assert [run["status"] for run in read_runs(warehouse)] == ["published", "published"]
 
 
-def test_drop_zone_sensor_reacts_to_content_not_to_touch(tmp_path, monkeypatch):
-    import os
+def tick(cursor=None):
+    context = dg.build_sensor_context(cursor=cursor, repository_def=defs.get_repository_def())
+    return drop_zone_sensor(context), context.cursor
 
-    from pipelines.definitions import drop_zone_sensor
 
+def test_sensor_starts_nothing_without_a_published_warehouse(tmp_path, monkeypatch):
     monkeypatch.setenv("SEND_RAW", str(tmp_path))
-    data = tmp_path / "timeliness_20_week.csv"
+    monkeypatch.setenv("SEND_WAREHOUSE", str(tmp_path / "wh" / "send.duckdb"))
+    (tmp_path / "timeliness_20_week.csv").write_bytes(timeliness_csv(["10,9,5,5,50,55.6"]))
+    result, _ = tick()
+    assert isinstance(result, dg.SkipReason) and "no published warehouse" in result.skip_message
+
+
+def test_sensor_state_is_what_the_published_warehouse_has_seen(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    data = raw / "timeliness_20_week.csv"
     data.write_bytes(timeliness_csv(["10,9,5,5,50,55.6"]))
-    repo = defs.get_repository_def()
-
-    def tick(cursor):
-        context = dg.build_sensor_context(cursor=cursor, repository_def=repo)
-        return drop_zone_sensor(context), context.cursor
-
-    first, cursor = tick(None)
-    assert isinstance(first, dg.RunRequest)
-    keys = {key.to_user_string() for key in first.asset_selection}
-    assert "raw/ehcp_timeliness" in keys and "published_warehouse" in keys and "raw/lait_indicators" not in keys
+    warehouse = tmp_path / "wh" / "send.duckdb"
+    monkeypatch.setenv("SEND_RAW", str(raw))
+    monkeypatch.setenv("SEND_WAREHOUSE", str(warehouse))
+    assert dg.materialize([*national_assets, published_warehouse], resources={"refresh_run": refresh_run}).success
+    # an up-to-date warehouse: a fresh sensor (empty cursor, as on `dagster dev`) starts nothing
+    fresh, cursor = tick(None)
+    assert isinstance(fresh, dg.SkipReason), fresh
     os.utime(data, (1, 1))  # touched, same content
     touched, cursor = tick(cursor)
     assert isinstance(touched, dg.SkipReason)
     data.write_bytes(timeliness_csv(["10,9,6,6,60,66.7"]))
-    changed, _ = tick(cursor)
-    assert isinstance(changed, dg.RunRequest) and changed.run_key != first.run_key
+    changed, cursor = tick(cursor)
+    assert isinstance(changed, dg.RunRequest)
+    keys = {key.to_user_string() for key in changed.asset_selection}
+    assert {"raw/ehcp_timeliness", "published_warehouse", "scorecard_reports"} <= keys
+    assert "raw/lait_indicators" not in keys
+    again, _ = tick(cursor)  # the run has not published yet: the same request (Dagster drops it by run key)
+    assert isinstance(again, dg.RunRequest) and again.run_key == changed.run_key

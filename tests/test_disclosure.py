@@ -21,14 +21,14 @@ from pipelines.config import demo_la
 from pipelines.reports.export import export_kpis, read_export, write_export
 from pipelines.reports.scorecard import write_reports
 from pipelines.suppression import THRESHOLD_ENV, escape_formulas, safe_cell, suppress, suppressed_mask
-from tests.test_scorecard_report import built_demo_warehouse, query
+from tests.test_scorecard_report import query
 
 THRESHOLDS = (5, 50)
 
 
 @pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory) -> Path:
-    return built_demo_warehouse(tmp_path_factory)
+def demo_warehouse(demo_built) -> Path:
+    return demo_built[0]  # conftest: built once per run
 
 
 # ---------------------------------------------------------------------------------------------

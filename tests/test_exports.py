@@ -11,14 +11,14 @@ from click.testing import CliRunner
 from pipelines.cli import main
 from pipelines.errors import SendScorecardError
 from pipelines.reports.export import EXPORT_SCHEMA, export_kpis, parse_years, read_export, write_export
-from tests.test_scorecard_report import built_demo_warehouse, query
+from tests.test_scorecard_report import query
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory) -> Path:
-    return built_demo_warehouse(tmp_path_factory)
+def demo_warehouse(demo_built) -> Path:
+    return demo_built[0]  # conftest: built once per run
 
 
 @pytest.fixture(scope="module")

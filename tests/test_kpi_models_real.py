@@ -24,11 +24,9 @@ ENGLAND = "E92000001"
 
 
 @pytest.fixture(scope="module")
-def built(real_warehouse, tmp_path_factory) -> tuple[Path, RunSummary]:
-    """The real raw warehouse, copied and built with dbt (default vars: latest period, all LAs)."""
-    warehouse = tmp_path_factory.mktemp("dbt_real") / "send.duckdb"
-    shutil.copyfile(real_warehouse, warehouse)
-    return warehouse, dbt_build(warehouse)
+def built(real_built) -> tuple[Path, RunSummary]:
+    """The real raw warehouse, copied and built with dbt (conftest, once per run)."""
+    return real_built
 
 
 @pytest.fixture(scope="module")

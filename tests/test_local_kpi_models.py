@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from pipelines.dbt_runner import RunSummary, dbt_build
-from pipelines.local_kpis import local_kpis_from_warehouse
+from tests.local_kpis_oracle import local_kpis_from_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -28,23 +28,10 @@ MONTHLY_ON_SCORECARD = ["S5", "S5_inc", "S6", "S9", "S10", "S11", "S12", "S13", 
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, RunSummary]:
-    """The demo (with local extracts) loaded into a fresh warehouse in tmp and built with dbt."""
-    from demo.generate import generate_demo
-    from pipelines.ingest.loader import connect_warehouse, ingest_paths
-
-    root = tmp_path_factory.mktemp("local_kpis")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SEND_PSEUDONYM_KEY", "test-key-for-the-local-kpi-models")
-        generate_demo(root / "raw", seed=20241)
-        warehouse = root / "send.duckdb"
-        con = connect_warehouse(warehouse)
-        try:
-            results = ingest_paths(con, [root / "raw"])
-        finally:
-            con.close()
-    assert not [r.message for r in results if r.status == "failed"]
-    return warehouse, dbt_build(warehouse)
+def built(demo_built) -> tuple[Path, RunSummary]:
+    """The demo (with local extracts) loaded into a fresh warehouse and built with dbt (conftest, once
+    per run; tests that change it work on a copy)."""
+    return demo_built
 
 
 @pytest.fixture(scope="module")

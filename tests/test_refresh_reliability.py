@@ -7,6 +7,7 @@ survive a refresh killed at any point; the next refresh must then complete norma
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.config import DBT_PROJECT_DIR
 from pipelines.errors import SendScorecardError
 from pipelines.refresh import read_runs, run_refresh
 
@@ -48,7 +50,7 @@ def published_demo(tmp_path_factory):
     raw = root / "raw"
     generate_demo(raw, seed=7)
     published = root / "warehouse" / "send.duckdb"
-    run_refresh(raw, published)
+    run_refresh(raw, published, write_reports=None)
     return raw, published
 
 
@@ -66,14 +68,14 @@ def env_for(raw: Path, published: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "SEND_RAW": str(raw), "SEND_WAREHOUSE": str(published), **extra}
 
 
-def add_new_file(raw: Path) -> None:
-    """A new year's NEET file arrives (the 2025 one with its period moved on a year)."""
+def add_new_file(raw: Path, year: int = 2026) -> None:
+    """A new year's NEET file arrives (the 2025 one with its period moved on to `year`)."""
     neet = raw / "national" / "neet"
     text = (neet / "UD_NEETNK_LA_dashboard_2025_final.csv").read_bytes()
     lines = text.split(b"\n")
-    moved = [lines[0]] + [line.replace(b"2025,", b"2026,", 1) if line.startswith(b"2025,") else line
+    moved = [lines[0]] + [line.replace(b"2025,", f"{year},".encode(), 1) if line.startswith(b"2025,") else line
                           for line in lines[1:]]
-    (neet / "UD_NEETNK_LA_dashboard_2026_final.csv").write_bytes(b"\n".join(moved))
+    (neet / f"UD_NEETNK_LA_dashboard_{year}_final.csv").write_bytes(b"\n".join(moved))
 
 
 @pytest.mark.parametrize("stage", ["ingest", "dbt", "publish"])
@@ -125,7 +127,7 @@ sys.exit(1 if errors else 0)
     (tmp_path / "stop").write_text("")
     looping = subprocess.Popen([sys.executable, str(reader)], stdout=subprocess.PIPE, text=True)
     try:
-        summary = run_refresh(raw, published)
+        summary = run_refresh(raw, published, write_reports=None)
         assert summary.status == "published"
     finally:
         (tmp_path / "stop").write_text("stop")
@@ -140,10 +142,53 @@ sys.exit(1 if errors else 0)
 def test_second_identical_refresh_changes_nothing(site):
     raw, published = site
     before = fingerprint(published)
-    summary = run_refresh(raw, published)
+    modified = published.stat().st_mtime_ns
+    summary = run_refresh(raw, published, write_reports=None)
     assert summary.loaded == [] and summary.quarantined == [] and summary.skipped
+    assert summary.status == "unchanged" and "nothing changed since refresh" in summary.sentence()
     assert fingerprint(published) == before
+    assert published.stat().st_mtime_ns == modified  # nothing was published
     assert read_runs(published)[0]["run_id"] == summary.run_id
+
+
+def marts(warehouse: Path) -> dict[str, list]:
+    """Every row of every mart, sorted, for comparing two builds (floats to 9 decimals: parallel sums
+    may add in another order)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = [t for (t,) in con.execute("""select table_name from information_schema.tables
+            where table_schema = 'marts' order by 1""").fetchall()]
+        return {t: sorted((tuple(round(v, 9) if isinstance(v, float) else v for v in row)  # sum order
+                           for row in con.execute(f"select * from marts.{t}").fetchall()), key=repr)
+                for t in tables}
+    finally:
+        con.close()
+
+
+def test_one_changed_local_file_rebuilds_only_what_depends_on_it_with_the_same_result(site, tmp_path):
+    from pipelines.dbt_runner import dbt_build
+
+    raw, published = site
+    visits = sorted((raw / "local").glob("local_offer_visits_*.csv"))[-1]
+    header, first, *rest = visits.read_text().splitlines(keepends=True)
+    fields = first.split(",")
+    fields[2] = str(int(fields[2]) + 1000)  # many more page views on the month's first row
+    visits.write_text("".join([header, ",".join(fields), *rest]))
+    summary = run_refresh(raw, published)
+    assert summary.status == "published" and summary.loaded == [visits.name]
+    target = DBT_PROJECT_DIR / "target"
+    built = {r["unique_id"].split(".")[-1] for r in json.loads((target / "run_results.json").read_text())["results"]
+             if r["unique_id"].startswith("model.")}
+    models = {n["name"] for n in json.loads((target / "manifest.json").read_text())["nodes"].values()
+              if n["resource_type"] == "model"}
+    assert {"stg_local__offer_visits", "int_kpi_values__local", "fct_scorecard"} <= built
+    assert "int_kpi_source_values" not in built and len(built) < len(models)  # the national chain is kept
+    # a full build on the same data publishes exactly the same marts
+    full = tmp_path / "full.duckdb"
+    shutil.copyfile(published, full)
+    result = dbt_build(full)
+    assert result.success
+    assert marts(published) == marts(full)
 
 
 def test_disk_full_while_building_leaves_the_published_warehouse(site, monkeypatch):
@@ -156,7 +201,7 @@ def test_disk_full_while_building_leaves_the_published_warehouse(site, monkeypat
 
     monkeypatch.setattr("pipelines.publish.shutil.copyfile", disk_full)
     with pytest.raises(SendScorecardError) as error:
-        run_refresh(raw, published)
+        run_refresh(raw, published, write_reports=None)
     message = str(error.value)
     assert "the disk is full" in message and "published warehouse was not changed" in message
     assert message.count(". ") <= 2 and "\n" not in message
@@ -174,39 +219,157 @@ def test_permission_error_at_publish_leaves_the_published_warehouse(site, monkey
 
     monkeypatch.setattr("pipelines.publish.os.replace", refused)
     with pytest.raises(SendScorecardError, match="permission was denied"):
-        run_refresh(raw, published)
+        run_refresh(raw, published, write_reports=None)
     assert fingerprint(published) == before
     assert not list((published.parent / "build").glob("*.duckdb"))
 
 
-def test_quarantined_source_still_publishes_the_rest_and_flags_stale_kpis(site):
-    raw, published = site
-    add_new_file(raw)  # a good new file in the same refresh
+def break_neet_2025(raw: Path) -> str:
+    """Make the 2025 NEET file fail a blocking check (a negative percentage); returns its name."""
     neet = raw / "national" / "neet"
-    good = (neet / "UD_NEETNK_LA_dashboard_2025_final.csv").read_bytes()
-    header, *rows = good.split(b"\n")
+    name = "UD_NEETNK_LA_dashboard_2025_final.csv"
+    header, *rows = (neet / name).read_bytes().split(b"\n")
     column = header.decode("utf-8-sig").strip().split(",").index("NEET_NK_EHCP_percent")
     broken = []
     for row in rows:
         fields = row.split(b",")
         if len(fields) > column and row.startswith(b"2025,"):
-            fields[column] = b"-5"  # a negative percentage: a blocking check
+            fields[column] = b"-5"
         broken.append(b",".join(fields))
-    (neet / "UD_NEETNK_LA_dashboard_2025_final.csv").write_bytes(b"\n".join([header, *broken]))
+    (neet / name).write_bytes(b"\n".join([header, *broken]))
+    return name
+
+
+def start_through(door: str) -> None:
+    """Start the refresh the way `door` does: the schedule's and the sensor's run requests executed by
+    the refresh job (with the tag Dagster's daemon adds), or the command line."""
+    if door == "cli":
+        from click.testing import CliRunner
+
+        from pipelines.cli import main
+
+        result = CliRunner().invoke(main, ["refresh"])
+        # published with one file refused: exit status 2, which cron and Task Scheduler see
+        assert result.exit_code == 2, result.output
+        assert "were refused (exit status 2)" in " ".join(result.output.split()), result.output
+        return
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    repo = defs.get_repository_def()
+    if door == "schedule":
+        schedule = repo.get_schedule_def("monthly_refresh")
+        request = schedule.evaluate_tick(dg.build_schedule_context(repository_def=repo)).run_requests[0]
+        tags = {**request.tags, "dagster/schedule_name": schedule.name}
+    else:
+        sensor = repo.get_sensor_def("drop_zone_sensor")
+        request = sensor(dg.build_sensor_context(repository_def=repo))
+        assert isinstance(request, dg.RunRequest), request
+        assert "raw/neet_send" in {k.to_user_string() for k in request.asset_selection}
+        assert "raw/ehcp_timeliness" not in {k.to_user_string() for k in request.asset_selection}
+        tags = {**request.tags, "dagster/sensor_name": sensor.name}
+    job = repo.get_job("refresh")
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=tags,
+                                    asset_selection=request.asset_selection)
+    assert result.success
+
+
+@pytest.mark.parametrize("door", ["schedule", "sensor", "cli"])
+def test_every_door_logs_notifies_and_publishes_the_rest_when_a_file_is_refused(site, tmp_path, monkeypatch, door):
+    raw, published = site
+    add_new_file(raw)  # a good new file in the same refresh
+    refused = break_neet_2025(raw)
+    notified = tmp_path / "notified.txt"
+    monkeypatch.setenv("SEND_RAW", str(raw))
+    monkeypatch.setenv("SEND_WAREHOUSE", str(published))
+    monkeypatch.setenv("SEND_NOTIFY_COMMAND", f"cat >> {notified}")
     before = fingerprint(published)
-    summary = run_refresh(raw, published)
-    assert summary.status == "published"
-    assert [name for name in summary.quarantined] == ["UD_NEETNK_LA_dashboard_2025_final.csv"]
-    assert "UD_NEETNK_LA_dashboard_2026_final.csv" in summary.loaded
+    start_through(door)
+
+    run = read_runs(published)[0]
+    assert (run["started_by"], run["status"]) == (door, "published")
+    assert run["quarantined"] == [refused] and "UD_NEETNK_LA_dashboard_2026_final.csv" in run["loaded"]
+    assert any(path.endswith("data-quality.html") for path in run["reports"])
+    text = notified.read_text()
+    assert f"started by {door}" in text and f"Refused: {refused} was quarantined" in text
     con = duckdb.connect(str(published), read_only=True)
     try:
         kept = con.execute("""select count(*) from raw.neet_send where time_period = '2025'
             and measure = 'neet_nk_ehcp_percent' and value < 0""").fetchall()[0][0]
         stale = con.execute("""select kpi_id, quality_note from marts.fct_scorecard
             where is_stale and la_code = 'E08000007'""").fetchall()
+        in_quarantine = con.execute("select source_file from quarantine.files").fetchall()
+        logged = con.execute("select started_by from meta.refresh_runs where run_id = ?", [run["run_id"]]).fetchall()
     finally:
         con.close()
     assert kept == 0  # the last good 2025 data stayed
     assert fingerprint(published)["raw.neet_send"] > before["raw.neet_send"]
     assert "P1" in {kpi for kpi, _ in stale}
-    assert all("UD_NEETNK_LA_dashboard_2025_final.csv" in (note or "") for kpi, note in stale if kpi == "P1")
+    assert (refused,) in in_quarantine and logged == [(door,)]
+    # loud to the owner, quiet to the public: the reason is in the data-quality report only
+    quality = Path(next(path for path in run["reports"] if path.endswith("data-quality.html"))).read_text()
+    public = Path(next(path for path in run["reports"] if path.endswith("-publication.html"))).read_text()
+    assert refused in quality and "percentage below 0" in quality
+    assert "Not updated this month" in public
+    assert "percentage below 0" not in public and "quarantined" not in public  # the reason stays inside
+
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+
+    listed = CliRunner().invoke(main, ["runs"])
+    assert listed.exit_code == 0 and run["run_id"][:12] in listed.output and door in listed.output
+    if door == "sensor":  # the refused file is retried only when its bytes change
+        import dagster as dg
+
+        from pipelines.definitions import defs
+
+        repo = defs.get_repository_def()
+        tick = repo.get_sensor_def("drop_zone_sensor")(dg.build_sensor_context(repository_def=repo))
+        assert isinstance(tick, dg.SkipReason), tick
+        (raw / "national" / "neet" / refused).write_bytes((raw / "national" / "neet" / refused).read_bytes() + b"\n")
+        tick = repo.get_sensor_def("drop_zone_sensor")(dg.build_sensor_context(repository_def=repo))
+        assert isinstance(tick, dg.RunRequest)
+
+
+def test_ingest_during_a_paused_refresh_waits_or_says_who_holds_the_lock(site, tmp_path):
+    raw, published = site
+    elsewhere = tmp_path / "late"
+    elsewhere.mkdir()
+    add_new_file(raw)
+    late = elsewhere / "UD_NEETNK_LA_dashboard_2026_final.csv"
+    (raw / "national" / "neet" / late.name).rename(late)  # not in the drop-zone: only the ingest loads it
+    add_new_file(raw, 2027)  # the refresh has a changed drop-zone to load, so it reaches its pause
+    marker = tmp_path / "paused"
+    refresh = subprocess.Popen(CLI + ["refresh"], env=env_for(
+        raw, published, SEND_REFRESH_PAUSE_AT="dbt", SEND_REFRESH_PAUSE_FILE=str(marker),
+        SEND_REFRESH_PAUSE_SECONDS="15"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not marker.exists():
+            assert refresh.poll() is None, refresh.stderr.read()
+            assert time.monotonic() < deadline, "the refresh never reached the pause"
+            time.sleep(0.1)
+        refused = subprocess.run(CLI + ["ingest", str(late)], env=env_for(raw, published, SEND_LOCK_WAIT_SECONDS="1"),
+                                 capture_output=True, text=True)
+        assert refused.returncode == 1
+        sentence = " ".join(refused.stderr.split())
+        assert "Could not start an ingest" in sentence and "(started by cli)" in sentence, sentence
+        assert "is still writing to" in sentence and sentence.count(". ") <= 1
+        waited = subprocess.run(CLI + ["ingest", str(late)], env=env_for(raw, published, SEND_LOCK_WAIT_SECONDS="300"),
+                                capture_output=True, text=True)
+    finally:
+        refresh.wait(timeout=300)
+    assert refresh.returncode == 0, refresh.stderr.read()
+    assert waited.returncode == 0, waited.stderr
+    assert "Waiting for refresh" in " ".join(waited.stderr.split())
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        rows = con.execute("select count(*) from raw.neet_send where source_file = ?", [late.name]).fetchall()[0][0]
+        runs = con.execute("select count(*) from meta.refresh_runs").fetchall()[0][0]
+    finally:
+        con.close()
+    assert rows > 0  # loaded into the warehouse the refresh published, not lost with its build copy
+    assert runs == 2  # the fixture's refresh and the paused one
+

@@ -14,7 +14,7 @@ from pipelines.cli import main
 from pipelines.config import demo_la
 from pipelines.reports.archive import archived, find_archive
 from pipelines.reports.scorecard import archive_reports, build_report, write_reports
-from tests.test_scorecard_report import Page, built_demo_warehouse
+from tests.test_scorecard_report import Page
 
 pytestmark = pytest.mark.slow
 
@@ -43,11 +43,11 @@ def next_month(warehouse) -> dict:
 
 
 @pytest.fixture(scope="module")
-def months(tmp_path_factory):
+def months(demo_built, tmp_path_factory):
     """A copy of the demo warehouse refreshed twice: October's reports archived, then November's."""
     root = tmp_path_factory.mktemp("archive")
     warehouse = root / "send.duckdb"
-    shutil.copyfile(built_demo_warehouse(tmp_path_factory), warehouse)
+    shutil.copyfile(demo_built[0], warehouse)
     october_files = write_reports(warehouse, demo_la())
     october_html = october_files[0].read_text(encoding="utf-8")
     archive_reports(warehouse, demo_la(), october_files, day=OCTOBER)

@@ -1,7 +1,7 @@
 """The scorecard page and workbook: what a board member, a screen reader and Excel each get.
 
 Warehouses are built once per test run (demo data, and the real DfE files when ../shared/data is
-present) and shared with tests/test_exports.py through built_demo_warehouse().
+present) by tests/conftest.py and shared with the other modules.
 """
 
 from __future__ import annotations
@@ -25,68 +25,24 @@ from openpyxl import load_workbook
 
 from pipelines.cli import main
 from pipelines.config import demo_la
-from pipelines.dbt_runner import dbt_build
-from pipelines.ingest.loader import connect_warehouse, ingest_paths
 from pipelines.reports.publication import small_number_mask
 from pipelines.reports.scorecard import build_report, render_html, reports_dir, write_reports
 from pipelines.reports.workbook import RAG_STYLES
+from tests.conftest import build_demo
 
 pytestmark = pytest.mark.slow
 
 SCREENSHOT_DIR = Path(tempfile.gettempdir()) / "send-scorecard-screenshots"
 
 
-def build_warehouse(root: Path, raw: Path) -> Path:
-    """Load every file under `raw` into root/send.duckdb and build the dbt project on it."""
-    warehouse = root / "send.duckdb"
-    con = connect_warehouse(warehouse)
-    try:
-        results = ingest_paths(con, [raw])
-    finally:
-        con.close()
-    failed = [r.message for r in results if r.status == "failed"]
-    assert not failed, failed
-    dbt_build(warehouse)
-    return warehouse
-
-
-def _once(tmp_path_factory, name: str, build) -> Path:
-    """Build a warehouse into <basetemp>/<name> once per test run. The folder name is fixed (not
-    mktemp) so tests/test_exports.py, which imports this module under another name, reuses it."""
-    root = tmp_path_factory.getbasetemp() / name
-    done = root / "built.ok"
-    if not done.exists():
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
-        build(root)
-        done.write_text("ok")
-    return root / "send.duckdb"
-
-
 def built_demo_warehouse(tmp_path_factory) -> Path:
-    """The demo data (seed 20241) loaded and built, once per test run."""
-    from demo.generate import generate_demo
-
-    def build(root: Path) -> None:
-        generate_demo(root / "raw", seed=20241)
-        build_warehouse(root, root / "raw")
-
-    return _once(tmp_path_factory, "report_demo", build)
-
-
-def built_real_warehouse(tmp_path_factory, real_warehouse: Path) -> Path:
-    """conftest's real_warehouse (the DfE files, ingested) copied and built with dbt, once per run."""
-
-    def build(root: Path) -> None:
-        shutil.copyfile(real_warehouse, root / "send.duckdb")
-        dbt_build(root / "send.duckdb")
-
-    return _once(tmp_path_factory, "report_real", build)
+    """The session's demo build (conftest's demo_built), for modules that ask for it by function."""
+    return build_demo(tmp_path_factory)[0]
 
 
 @pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory) -> Path:
-    return built_demo_warehouse(tmp_path_factory)
+def demo_warehouse(demo_built) -> Path:
+    return demo_built[0]  # conftest: built once per run, shared with tests/test_exports.py
 
 
 @pytest.fixture(scope="session")
@@ -216,7 +172,8 @@ def test_the_page_has_no_external_url_and_forbids_fetching(demo_page):
         for name in ("src", "href", "action", "data", "poster", "srcset", "xlink:href"):
             value = attributes.get(name) or ""
             assert not re.match(r"\s*(https?:)?//", value), (tag, name, value)
-            assert not value or value.startswith(("#", "data:")), (tag, name, value)
+            assert not value or value.startswith(("#", "data:")) or re.fullmatch(
+                r"drilldown-E\d{8}-[\d-]+\.html#\w+", value), (tag, name, value)
         assert not re.search(r"url\(\s*['\"]?\s*(https?:)?//", attributes.get("style") or "")
     for css_url in re.findall(r"url\(([^)]*)\)", html):
         assert css_url.strip("'\" ").startswith(("data:", "#")), css_url
@@ -356,7 +313,7 @@ def test_the_report_command_writes_beside_the_warehouse_without_writing_to_it(de
     result = CliRunner().invoke(main, ["report", "--la", "STOCKPORT", "--publication"])
     assert result.exit_code == 0, result.output
     written = [Path(line) for line in result.output.splitlines() if line.endswith((".html", ".xlsx"))]
-    assert len(written) == 2
+    assert len(written) == 2  # the publication variant has no drill-down page
     for path in written:
         assert re.fullmatch(r"scorecard-E08000007-\d{4}-\d{2}-\d{2}-publication\.(html|xlsx)", path.name)
     assert all(p.parent == demo_warehouse.parent / "reports" and p.exists() for p in written)
@@ -451,8 +408,8 @@ def test_the_browser_check_would_see_a_page_that_fetches(tmp_path):
 # --- the real data: Stockport ------------------------------------------------------------------------
 
 @pytest.mark.real_data
-def test_stockport_s5_on_the_real_data_is_red_and_declining(tmp_path_factory, real_warehouse):
-    warehouse = built_real_warehouse(tmp_path_factory, real_warehouse)
+def test_stockport_s5_on_the_real_data_is_red_and_declining(real_built):
+    warehouse = real_built[0]
     report = build_report(warehouse, "stockport")
     s5 = next(r for r in report.rows if r["kpi_id"] == "S5")
     assert (s5["value_text"], s5["period_label"], s5["rag_status"]) == ("7.8%", "2024", "Red")

@@ -15,7 +15,7 @@ from pipelines.ingest.rawfile import is_data_file
 from pipelines.reports.scorecard import build_report, render_html
 from pipelines.reports.settings import SettingsError, read_settings, settings_for, write_template
 from pipelines.reports.workbook import write_workbook
-from tests.test_scorecard_report import Page, built_demo_warehouse
+from tests.test_scorecard_report import Page
 
 KPIS = {"S5", "S12", "E2"}
 
@@ -64,8 +64,8 @@ def test_the_loaders_leave_the_settings_file_alone():
 
 
 @pytest.mark.slow
-def test_the_scorecard_shows_priorities_themes_owners_and_marked_commentary(tmp_path_factory, tmp_path, monkeypatch):
-    warehouse = built_demo_warehouse(tmp_path_factory)
+def test_the_scorecard_shows_priorities_themes_owners_and_marked_commentary(demo_built, tmp_path_factory, tmp_path, monkeypatch):
+    warehouse = demo_built[0]
     monkeypatch.setenv("SEND_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("SEND_RAW", str(tmp_path))
     # the template command: every KPI, this month's figures

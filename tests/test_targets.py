@@ -137,7 +137,7 @@ def test_restricted_tables_move_to_an_owner_only_file(tmp_path):
 
     import duckdb
 
-    from pipelines.restricted import RESTRICTED_SCHEMA, move_restricted, restricted_path
+    from pipelines.restricted import RESTRICTED_SCHEMA, move_restricted, restore_restricted, restricted_path
 
     published = tmp_path / "warehouse" / "send.duckdb"
     published.parent.mkdir()
@@ -161,11 +161,21 @@ def test_restricted_tables_move_to_an_owner_only_file(tmp_path):
                        [RESTRICTED_SCHEMA]).fetchone()[0] == 0
     assert con.execute("select open_requests from marts.counts").fetchone()[0] == 3
     con.close()
-    make_build("open_requests_past_20_weeks")  # next run: the SEN2 return was not reloaded
+    # The next run's build gets the restricted tables back (the loader appends a later return's issues
+    # to them), and its folder is owner-only while it holds them.
+    build.unlink()
+    duckdb.connect(str(build)).close()
+    restore_restricted(build, published)
+    assert stat.S_IMODE(build.parent.stat().st_mode) == 0o700
+    con = duckdb.connect(str(build))
+    con.execute(f"insert into {RESTRICTED_SCHEMA}.sen2_validation_issues values ('key-2')")
+    con.close()
     move_restricted(build, published)
     con = duckdb.connect(str(target), read_only=True)
     assert sorted(t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()) == [
         "open_requests_past_20_weeks", "sen2_validation_issues"]
+    assert sorted(k for (k,) in con.execute(
+        f"select request_key from {RESTRICTED_SCHEMA}.sen2_validation_issues").fetchall()) == ["key-1", "key-2"]
     con.close()
     build.unlink()
     duckdb.connect(str(build)).close()

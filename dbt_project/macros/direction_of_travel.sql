@@ -1,4 +1,4 @@
-{#- Direction of travel of `current` against `previous`, polarity-aware (design.md section 5):
+{#- Direction of travel of `current` against `previous`, polarity-aware:
     improving / declining / no change within the unit's no-change threshold; for Context measures
     increased / decreased. Expects polarity and no_change_threshold columns in scope. -#}
 {% macro direction_of_travel(current, previous) -%}

@@ -1,5 +1,5 @@
 {#- The staging query of an EES tidy raw table (one row per published cell): the common shape every
-    KPI source shares (design.md sections 2-3), so int_kpi_source_values can union them.
+    KPI source shares, so int_kpi_source_values can union them.
 
     breakdown: an expression naming the row's filter combination as one string, e.g.
     "breakdown_topic || '|' || breakdown"; kpi_source_measures.csv matches on it. -#}

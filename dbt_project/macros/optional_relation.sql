@@ -4,7 +4,8 @@
     set of the same columns and types (`where false`), so every model downstream builds either way.
     A column the table lacks (an older load without an optional column) is selected as NULL.
 
-    columns: a list of [name, type] pairs. relation: a source() or api.Relation. -#}
+    columns: a list of [name, type] pairs ('varchar' is the engine's string type, dbt.type_string(),
+    as Spark has no varchar without a length). relation: a source() or api.Relation. -#}
 {% macro select_optional(relation, columns) -%}
     {%- set found = none -%}
     {%- if execute -%}
@@ -18,7 +19,8 @@
         {%- endfor -%}
     {%- endif %}
     select
-        {%- for name, type in columns %}
+        {%- for name, declared_type in columns %}
+        {%- set type = dbt.type_string() if declared_type | lower == 'varchar' else declared_type %}
         {% if name | lower in present -%}
         cast({{ adapter.quote(name) }} as {{ type }}) as {{ name }}
         {%- else -%}
@@ -36,5 +38,7 @@
 
 {#- A relation outside the sources (meta.*, quarantine.*), in the target database. -#}
 {% macro warehouse_relation(schema, identifier) -%}
-    {{ return(api.Relation.create(database=target.database, schema=schema, identifier=identifier)) }}
+    {#- Spark has no database level (schema = database): its target has none -#}
+    {%- set database = target.database if target.database is defined else none -%}
+    {{ return(api.Relation.create(database=database, schema=schema, identifier=identifier)) }}
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{#- Periods are typed (design.md section 3). Every staging model describes a period by its type and
+{#- Periods are typed. Every staging model describes a period by its type and
     the year it starts in (plus the month for monthly data); period_columns() derives the rest:
 
     | period_type      | period_key | period_label | starts      | ends            |

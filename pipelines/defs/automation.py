@@ -1,9 +1,11 @@
 """When refreshes run: a monthly schedule and a sensor on the drop-zone.
 
 The schedule's day and time come from SEND_REFRESH_DAY (1-28, default 5) and SEND_REFRESH_TIME
-(HH:MM, default 06:00), Europe/London. The sensor compares the drop-zone's files by content hash
-(touching a file does nothing) and refreshes only the sources whose files changed, with everything
-downstream of them.
+(HH:MM, default 06:00), Europe/London. The sensor's state is the published warehouse itself: a file
+whose content hash is in meta.file_loads (loaded, or refused by its quality gate) starts nothing, so
+`dagster dev` on an up-to-date warehouse starts no run, touching a file does nothing and a refused
+file is retried only when its bytes change. Only the new files' sources and everything downstream of
+them are refreshed.
 """
 
 import hashlib
@@ -12,11 +14,16 @@ import os
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from pipelines import config
 from pipelines.errors import SendScorecardError
+from pipelines.ingest.loader import connect_warehouse, table_exists
 from pipelines.ingest.rawfile import expand_paths, open_raw_files
-from pipelines.ingest.sources import detect_source
+from pipelines.ingest.sen2.load import file_sha256, is_sen2_input, sen2_inputs
+from pipelines.ingest.sources import SOURCES, detect_source
+
+SEN2_TABLE = next(spec.table for spec in SOURCES if spec.family == "sen2_return")
 
 
 def monthly_cron() -> str:
@@ -27,30 +34,51 @@ def monthly_cron() -> str:
     return f"{minute} {hour} {day} * *"
 
 
-def file_hashes(raw_dir: Path) -> dict[str, str]:
-    """Content hash of every data file in the drop-zone, by path."""
-    hashes = {}
-    for path in expand_paths([raw_dir]) if raw_dir.exists() else []:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        hashes[str(path)] = digest.hexdigest()
-    return hashes
+def drop_zone_files(raw_dir: Path, cache: dict) -> tuple[list[tuple[str, str]], dict]:
+    """(content hash, raw table) of every data file the loader would load from the drop-zone, the
+    members of a release zip one by one, as the loader records them in meta.file_loads.
 
-
-def sources_of(path: Path) -> set[str]:
-    """The raw tables a file feeds (several for a release zip); unknown files feed none."""
-    tables = set()
-    try:
-        for raw in open_raw_files(path):
+    `cache` maps a path to its size, modification time and result from the previous tick, so an
+    unchanged drop-zone is not read again; returns the files and the new cache. A file that cannot
+    be opened or matched is left to the monthly run, which reports it.
+    """
+    found, new_cache = [], {}
+    paths = expand_paths([raw_dir]) if raw_dir.exists() else []
+    # SEN2 XML returns (not data files of a SourceSpec) are recorded by their file hash; a flat
+    # export is several files recorded under one hash and is left to the monthly run.
+    paths += [files[0] for files in sen2_inputs([raw_dir]) if files[0].suffix.lower() == ".xml"]
+    for path in paths:
+        stat = path.stat()
+        key = [stat.st_size, stat.st_mtime_ns]
+        cached = cache.get(str(path))
+        if cached and cached[0] == key:
+            members = cached[1]
+        elif is_sen2_input(path):
+            members = [[file_sha256(path), SEN2_TABLE]] if path.suffix.lower() == ".xml" else []
+        else:
+            members = []
             try:
-                tables.add(detect_source(raw.base_name, raw.name).table)
+                for raw in open_raw_files(path):
+                    try:
+                        members.append([raw.sha256, detect_source(raw.base_name, raw.name).table])
+                    except SendScorecardError:
+                        continue
             except SendScorecardError:
-                continue
-    except SendScorecardError:
-        return set()
-    return tables
+                members = []
+        new_cache[str(path)] = [key, members]
+        found += [(sha, table) for sha, table in members]
+    return found, new_cache
+
+
+def published_hashes(published: Path) -> set[str]:
+    """The content hash of every file the published warehouse has seen (loaded or refused)."""
+    con = connect_warehouse(published, read_only=True)
+    try:
+        if not table_exists(con, "meta", "file_loads"):
+            return set()
+        return {row[0] for row in con.execute("select distinct file_sha256 from meta.file_loads").fetchall()}
+    finally:
+        con.close()
 
 
 def build_automation(refresh_job):
@@ -61,19 +89,27 @@ def build_automation(refresh_job):
     )
 
     @dg.sensor(job=refresh_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Starts a refresh of just the changed sources (by content hash) and their downstream.")
+               description="Starts a refresh of the sources whose files the published warehouse has not seen "
+                           "(by content hash, loaded or refused) and of everything downstream of them.")
     def drop_zone_sensor(context: dg.SensorEvaluationContext):
-        previous = json.loads(context.cursor) if context.cursor else {}
-        current = file_hashes(config.raw_dir())
-        changed = [Path(p) for p, digest in current.items() if previous.get(p) != digest]
-        context.update_cursor(json.dumps(current))
-        tables = set().union(*(sources_of(p) for p in changed)) if changed else set()
-        if not tables:
-            return dg.SkipReason("No new or changed files in the drop-zone.")
-        selection = dg.AssetSelection.assets(*[dg.AssetKey(["raw", t]) for t in sorted(tables)]).downstream()
+        published = config.warehouse_path()
+        if not published.exists():
+            return dg.SkipReason(f"There is no published warehouse at {published} yet: the first load is "
+                                 "started by hand (the refresh job, send-scorecard refresh or make demo).")
+        try:
+            known = published_hashes(published)
+        except (SendScorecardError, duckdb.Error) as exc:
+            return dg.SkipReason(f"The published warehouse could not be read ({exc}); trying again at the next tick.")
+        files, cache = drop_zone_files(config.raw_dir(), json.loads(context.cursor) if context.cursor else {})
+        context.update_cursor(json.dumps(cache))  # only a cache of file hashes: the state is the warehouse
+        new = sorted({(sha, table) for sha, table in files if sha not in known})
+        if not new:
+            return dg.SkipReason("The published warehouse has seen every file in the drop-zone (loaded or refused).")
+        tables = sorted({table for _, table in new})
+        selection = dg.AssetSelection.assets(*[dg.AssetKey(["raw", t]) for t in tables]).downstream()
         keys = selection.resolve(context.repository_def.asset_graph)
-        run_key = hashlib.sha256(json.dumps(sorted(current.items())).encode()).hexdigest()[:16]
+        run_key = hashlib.sha256(json.dumps(new).encode()).hexdigest()[:16]
         return dg.RunRequest(run_key=run_key, asset_selection=sorted(keys),
-                             tags={"changed_sources": ",".join(sorted(tables))})
+                             tags={"changed_sources": ",".join(tables)})
 
     return schedule, drop_zone_sensor

@@ -1,47 +1,112 @@
 """The dbt project as Dagster assets (group "warehouse"): staging, intermediate and marts, with
 dbt's data tests and unit tests as asset checks. dbt runs against the run's build copy."""
 
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines.config import DBT_PROJECT_DIR
-from pipelines.defs.build import run_warehouse
+from pipelines.ingest.sources import SOURCES
+from pipelines.refresh import RefreshRun
 
 WAREHOUSE_GROUP = "warehouse"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-if not dbt_project.manifest_path.exists():  # a fresh clone: dagster-dbt needs the manifest at import
+
+
+def manifest_is_stale(manifest: Path) -> bool:
+    """No manifest (a fresh clone), or a model, seed, macro, test or the project file newer than it."""
+    if not manifest.exists():
+        return True
+    written = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml"] + [
+        path for folder in ("models", "seeds", "macros", "tests") for path in (DBT_PROJECT_DIR / folder).rglob("*")]
+    return any(path.stat().st_mtime > written for path in sources if path.is_file())
+
+
+if manifest_is_stale(dbt_project.manifest_path):  # dagster-dbt reads the manifest at import
     from pipelines.dbt_runner import dbt_parse
 
     dbt_parse()
+
+
+def _listed(values: object) -> str:
+    return ", ".join(str(v) for v in values) if isinstance(values, list | tuple) else str(values)
+
+
+def test_description(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> str:
+    """A dbt test in plain words: its own YAML description when it has one, else what the generic
+    test checks with the column's YAML description, else a singular test's leading comment."""
+    if (test.get("description") or "").strip():
+        return test["description"].strip()
+    if (test.get("meta") or {}).get("description"):
+        return str(test["meta"]["description"])
+    parent = manifest["nodes"].get(test.get("attached_node") or "", {})
+    model = parent.get("name") or "the model"
+    metadata = test.get("test_metadata") or {}
+    kwargs = metadata.get("kwargs") or {}
+    column = kwargs.get("column_name") or test.get("column_name") or ""
+    about = ((parent.get("columns") or {}).get(column) or {}).get("description", "").strip()
+    named = f"{column} ({about.rstrip('.')})" if about else column
+    to = str(kwargs.get("to", "")).replace("ref('", "").replace("')", "")
+    templates = {
+        "not_null": f"{named} is filled in on every row of {model}",
+        "unique": f"No two rows of {model} share a {named}",
+        "accepted_values": f"{named} in {model} is one of: {_listed(kwargs.get('values', []))}",
+        "relationships": f"Every {named} in {model} is a {kwargs.get('field')} of {to}",
+        "unique_combination_of_columns":
+            f"No two rows of {model} share the same {_listed(kwargs.get('combination_of_columns', []))}",
+        "not_empty": f"{model} has rows",
+    }
+    if metadata.get("name") in templates:
+        return templates[metadata["name"]]
+    comment = []
+    for line in (test.get("raw_code") or "").splitlines():
+        if not line.startswith("--"):
+            break
+        comment.append(line.lstrip("- ").strip())
+    return " ".join(comment) or f"dbt test {test.get('name')} on {model}"
+
+
+# meta.file_loads, which stg_meta__file_loads reads, is written by every raw asset's load: a run of
+# any source rebuilds it and what depends on it (the stale flags of int_source_health).
+FILE_LOADS_MODEL = "stg_meta__file_loads"
+RAW_KEYS = [AssetKey(["raw", spec.table]) for spec in SOURCES]
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return WAREHOUSE_GROUP
 
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if self.get_resource_props(manifest, unique_id).get("name") == FILE_LOADS_MODEL:
+            return spec.merge_attributes(deps=RAW_KEYS)
+        return spec
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=WarehouseTranslator())
-def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource):
-    """dbt build of the selected models (seeds, models, tests) into the run's build copy."""
-    # dbt reads the warehouse from SEND_WAREHOUSE (profiles.yml); point the dbt process at the build
-    # copy and restore the variable at once, so the publish step still sees the published path.
-    published = os.environ.get("SEND_WAREHOUSE")
-    os.environ["SEND_WAREHOUSE"] = str(run_warehouse(context))
-    try:
-        invocation = dbt.cli(["build"], context=context)
-    finally:
-        if published is None:
-            os.environ.pop("SEND_WAREHOUSE", None)
-        else:
-            os.environ["SEND_WAREHOUSE"] = published
-    yield from invocation.stream()
+    def get_asset_check_spec(self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: DbtProject | None) -> AssetCheckSpec | None:
+        check = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        test = manifest["nodes"].get(unique_id) or manifest.get("unit_tests", {}).get(unique_id)
+        if check is None or test is None:
+            return check
+        return AssetCheckSpec(name=check.name, asset=check.asset_key, description=test_description(manifest, test),
+                              additional_deps=check.additional_deps, metadata=check.metadata, blocking=check.blocking)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=WarehouseTranslator(),
+            required_resource_keys={"dbt", "refresh_run"})
+def warehouse_models(context: AssetExecutionContext):
+    """dbt build of the selected models (seeds, models, tests) into the run's build copy: the
+    refresh engine's dbt stage, run by dagster-dbt so each model and test shows in Dagster."""
+    run: RefreshRun = context.resources.refresh_run
+    dbt: DbtCliResource = context.resources.dbt
+    with run.stage("dbt"), run.dbt_target():
+        yield from dbt.cli(["build"], context=context).stream()
 
 
 # cron, IDEs and `.venv/bin/dagster` run without the virtualenv activated: name dbt's executable.

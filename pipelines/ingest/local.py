@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 ID, UPN, NAME, DOB, FREE_TEXT = "id", "upn", "name", "dob", "free_text"
 DATE, MONTH, TEXT, FLAG, COUNT, NUMBER, CODE = "date", "month", "text", "flag", "count", "number", "code"
 PERSONAL_KINDS = frozenset({ID, UPN, NAME, DOB, FREE_TEXT})
-# How a message refers to a bad cell: never by its value (design.md section 6).
+# How a message refers to a bad cell: never by its value.
 NOT_QUOTED = "the value (not shown: cells of local extracts are never quoted)"
 
 DATE_FORMATS_TEXT = ("dd/mm/yyyy (also d/m/yyyy, dd-mm-yyyy, dd.mm.yyyy), yyyy-mm-dd (a time of day is ignored), "

@@ -1,4 +1,4 @@
-"""Pseudonymisation of local extracts at ingest (design.md section 6).
+"""Pseudonymisation of local extracts at ingest.
 
 Identifiers (person id, UPN, request id, staff id) become HMAC-SHA256 keyed hashes: the same
 identifier gives the same hash in every extract loaded with the same key, so records still link,

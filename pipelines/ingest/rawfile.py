@@ -11,6 +11,7 @@ import os
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 import polars as pl
@@ -63,8 +64,9 @@ class RawFile:
     def base_name(self) -> str:
         return PurePosixPath(self.name.split("!")[-1]).name
 
-    @property
+    @cached_property
     def sha256(self) -> str:
+        """The content hash, computed once per file (the skip check, lineage, gate and log all use it)."""
         return hashlib.sha256(self.data).hexdigest()
 
     @classmethod
@@ -205,7 +207,8 @@ def read_csv_text(raw: RawFile) -> pl.DataFrame:
                 raise SourceFormatError(raw.name, problem, row=reader.line_num)
     except csv.Error as exc:
         raise SourceFormatError(raw.name, f"is not valid CSV ({exc})", row=reader.line_num) from exc
-    frame = pl.read_csv(io.StringIO(text), infer_schema=False, has_header=True)
+    # polars parses UTF-8 bytes about twice as fast as a str (which it would copy and re-encode)
+    frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, has_header=True)
     frame = _drop_unnamed_empty_columns(frame, raw.name)
     frame = _merge_duplicate_columns(frame, raw.name)
     return frame.with_row_index("source_row", offset=2).with_columns(pl.col("source_row").cast(pl.Int64))

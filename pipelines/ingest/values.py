@@ -1,4 +1,4 @@
-"""Split published cells into `value` + `value_status` (design.md section 2).
+"""Split published cells into `value` + `value_status`.
 
 Published files use symbols instead of numbers. Every numeric cell is read as text; this module
 turns a text column into a DOUBLE `value` and a `value_status`, and refuses any other text with an

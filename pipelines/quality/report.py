@@ -126,6 +126,8 @@ def collect(con) -> list[SourceReport]:
                 report.last_good = good[0] if good else None
         if has_runs:
             _add_runs(con, report, has_rows)
+        if report.last_load and report.last_load["status"] == "failed":
+            report.status = "fail"  # refused before its checks could run (unreadable, or no pseudonymisation key)
         reports.append(report)
     return reports
 
@@ -287,6 +289,10 @@ section.source h2{font-size:17px;margin:0 0 6px}section.source h2 small{font-wei
 .trend{display:flex;align-items:center;gap:10px;font-size:12px;color:#52606d}
 ul.kpis{margin:4px 0;padding-left:18px;font-size:13px}
 footer{color:#7b8794;font-size:12px;padding:10px 28px 30px}
+header p,.meta{overflow-wrap:anywhere}
+@media (max-width:760px){header,main,footer{padding-left:12px;padding-right:12px}
+table{display:block;overflow-x:auto;max-width:100%}.tile{min-width:0;flex:1 1 40%}
+section.source{padding:10px}}
 """
 STATUS_WORDS = {"pass": "pass", "warn": "warn", "fail": "fail", "not checked": "not checked"}
 
@@ -358,6 +364,8 @@ def _source_section(r: SourceReport) -> str:
                        f'loaded {_when(good["loaded_at"])} ({good["rows"] or 0:,} rows).</p>')
         elif load["status"] != "loaded":
             out.append('<p class="meta">No file of this source has loaded yet.</p>')
+        if load["status"] == "failed":
+            out.append(f'<p class="meta">Refused: {_e(load["message"])}</p>')
     else:
         out.append('<p class="meta">Never loaded.</p>')
     if r.latest_runs:

@@ -162,3 +162,58 @@ def legend_svg(la_name: str) -> Markup:
             f"</svg> {escape(label)}</span>"
         )
     return Markup(" ".join(items))
+
+
+def band_chart_svg(chart_id: str, kpi_title: str, periods: list[str], la: list[float | None],
+                   bands: list[tuple[float, float, float] | None], unit: str, dp: int, la_name: str) -> Markup:
+    """A larger chart for the drill-down page: the LA's line over the middle half of all LAs (the
+    25th to 75th percentile, shaded) and their median (dashed), per period; the axis is stated as in
+    trend_svg (zero-based for counts and percentages)."""
+    values = [v for v in la if v is not None] + [c for b in bands if b for c in b]
+    if not periods or not values:
+        return Markup('<span class="muted">No figures to chart</span>')
+    width, height, left, right, top, bottom = 560, 200, 54, 10, 10, 26
+    low, high = axis_range(values, unit)
+    span_x, span_y = width - left - right, height - top - bottom
+    step = span_x / (len(periods) - 1) if len(periods) > 1 else 0
+
+    def x(i: int) -> float:
+        return round(left + (i * step if len(periods) > 1 else span_x / 2), 1)
+
+    def y(v: float) -> float:
+        return round(top + (high - v) / (high - low) * span_y, 1)
+
+    axis_dp = 0 if unit in ZERO_BASED_UNITS else dp
+    words = _describe([TrendPoint(p, v, None, None) for p, v in zip(periods, la, strict=True)], SERIES[0], la_name,
+                      unit, dp) or f"{la_name}: no figures"
+    title = (f"{kpi_title}: {words}; shaded, the middle half of all LAs; dashed, the median. Axis from "
+             f"{format_value(low, unit, axis_dp)} to {format_value(high, unit, axis_dp)}.")
+    parts = [f'<svg class="bands" role="img" aria-labelledby="{chart_id}-title" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" focusable="false">',
+             f'<title id="{chart_id}-title">{escape(title)}</title>']
+    for value in (low, (low + high) / 2, high):
+        parts.append(f'<line x1="{left}" y1="{y(value)}" x2="{width - right}" y2="{y(value)}" stroke="#e0e0e0"/>')
+        parts.append(f'<text x="{left - 4}" y="{y(value) + 3}" font-size="10" fill="#505a5f" text-anchor="end">'
+                     f'{escape(format_value(value, unit, axis_dp) or "")}</text>')
+    upper = [(x(i), y(b[2])) for i, b in enumerate(bands) if b]
+    lower = [(x(i), y(b[0])) for i, b in enumerate(bands) if b]
+    if len(upper) > 1:
+        ring = " ".join(f"{a},{b}" for a, b in upper + lower[::-1])
+        parts.append(f'<polygon points="{ring}" fill="#d2e2f1" stroke="none"/>')
+        median = " ".join(f"{x(i)},{y(b[1])}" for i, b in enumerate(bands) if b)
+        parts.append(f'<polyline points="{median}" fill="none" stroke="#505a5f" stroke-width="1.2" '
+                     'stroke-dasharray="4 3"/>')
+    run = [(x(i), y(v)) for i, v in enumerate(la) if v is not None]
+    if len(run) > 1:
+        parts.append(f'<polyline points="{" ".join(f"{a},{b}" for a, b in run)}" fill="none" stroke="#1d70b8" '
+                     'stroke-width="2.5"/>')
+    for a, b in run:
+        parts.append(f'<circle cx="{a}" cy="{b}" r="2.8" fill="#1d70b8"/>')
+    every = max(1, len(periods) // 4)
+    labelled = sorted({0, len(periods) - 1, *(i for i in range(0, len(periods), every) if len(periods) - 1 - i >= every)})
+    for i in labelled:
+        anchor = "start" if i == 0 else "end" if i == len(periods) - 1 else "middle"
+        parts.append(f'<text x="{x(i)}" y="{height - 8}" font-size="10" fill="#505a5f" text-anchor="{anchor}">'
+                     f'{escape(periods[i])}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -43,10 +43,12 @@ def report(la: str, period: str | None, publication: bool, out_dir: Path | None)
 
     The page opens offline and can be e-mailed; it prints on A4 landscape with every RAG reason.
     """
-    from pipelines.reports.scorecard import write_reports
+    from pipelines.reports.scorecard import write_drilldown, write_reports
 
     started = time.monotonic()
     paths = write_reports(config.warehouse_path(), la, period, publication=publication, out_dir=out_dir)
+    if not publication:  # the drill-down page the scorecard's measures link to
+        paths.append(write_drilldown(config.warehouse_path(), la, period, out_dir=out_dir))
     for path in paths:
         click.echo(str(path))
     console.print(f"Wrote {len(paths)} files in {time.monotonic() - started:.1f} s.", highlight=False)

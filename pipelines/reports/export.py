@@ -1,6 +1,6 @@
 """JSNA exports: tidy KPI values for chosen KPIs, geographies and years, from the published warehouse.
 
-One row per geography, KPI and period, with the value and its status (design.md section 2), the
+One row per geography, KPI and period, with the value and its status, the
 numerator and denominator where published, and the source and release the figure comes from.
 Values are the preferred source's (fct_kpi_values.is_preferred): the same figures the scorecard and
 the benchmarks use. Small-number suppression (counts 1-5 and rates built on them become

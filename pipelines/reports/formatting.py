@@ -7,7 +7,7 @@ import math
 from pipelines.ingest.sources import SOURCES_BY_TABLE
 from pipelines.reports.publication import SUPPRESSED_SYMBOL
 
-# design.md section 2: what a published symbol (read into value_status) means to a reader
+# What a published symbol (read into value_status) means to a reader
 STATUS_WORDS = {
     "suppressed": f"{SUPPRESSED_SYMBOL} (suppressed)",
     "unavailable": "x (not available)",

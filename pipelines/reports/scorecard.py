@@ -82,6 +82,7 @@ class ScorecardReport:
     targets_note: str = ""
     changes: dict | None = None  # what changed since the previous archived report (archive.changes_since)
     settings_note: str | None = None  # why the LA's settings file was not used, in a sentence
+    drilldown: list[dict] | None = None  # the drill-down page's sections (pipelines.reports.drilldown)
     archived_on: dt.date | None = None  # set when regenerated from the monthly archive
 
     @property
@@ -91,6 +92,11 @@ class ScorecardReport:
         if self.archived_on:
             stem += f"-archived-{self.archived_on.isoformat()}"
         return stem + ("-publication" if self.publication else "")
+
+    @property
+    def drilldown_name(self) -> str | None:
+        """The drill-down page beside the scorecard (none for the publication variant)."""
+        return None if self.publication else self.slug.replace("scorecard-", "drilldown-", 1) + ".html"
 
     @property
     def n_changes(self) -> int:
@@ -215,7 +221,8 @@ def _sources(con: duckdb.DuckDBPyConnection, pairs: set[tuple[str, str]]) -> lis
     return out
 
 
-def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, threshold: int) -> dict:
+def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, threshold: int,
+                 publication: bool = False) -> dict:
     """Add what a reader sees to one fct_scorecard row: formatted figures, direction of travel in
     words, flags; in the publication variant, small counts become `c`."""
     unit, dp = row["unit"], row["decimal_places"]
@@ -279,7 +286,9 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
     if row["period_end"] is not None and report_date - row["period_end"] > STALE_AFTER:
         flags.append(f"Stale: the latest published figure is for {row['period_label']}")
     if row.get("is_stale") and row.get("quality_note"):  # a source's latest file was refused
-        flags.append(row["quality_note"])
+        # the reason is for the owner (data-quality report, run summary); readers learn only this
+        flags.append(f"Not updated this month: {row['source_title'] or 'the source'} keeps its last good data"
+                     + ("." if publication else " (the data-quality report says why)."))
     if row["data_quality_flag"]:
         flags.append(row["data_quality_flag"])
     if row.get("provisional_value") is not None:
@@ -368,7 +377,7 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
                                            pl.lit(False).alias("provisional_trend_suppressed"))
     rows = []
     for raw in scorecard.iter_rows(named=True):
-        row = _display_row(raw, labels, reporting_date, threshold)
+        row = _display_row(raw, labels, reporting_date, threshold, publication)
         points = _trend_points(trends, raw)
         row["trend_points"] = points
         row["trend_svg"] = trend_svg(f"trend-{row['kpi_id']}", f"{row['kpi_id']} {row['title']}", points,
@@ -447,6 +456,24 @@ def _suppress_data(data: pl.DataFrame, threshold: int) -> pl.DataFrame:
         .alias("change_from_previous"),
         pl.when(pl.col("__prev")).then(None).otherwise(pl.col("previous_value")).alias("previous_value"),
     ).drop("__hide", "__prev")
+
+
+def render_drilldown(report: ScorecardReport) -> str:
+    """The drill-down page (report built with drilldown=True): self-contained HTML like the scorecard."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("pipelines", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("drilldown.html.j2").render(
+        report=report, la=report.la, sections=report.drilldown or [], scorecard_file=f"{report.slug}.html")
+
+
+def write_drilldown(warehouse: Path, la: str, period: str | None = None, out_dir: Path | None = None) -> Path:
+    """Write the drill-down page of one LA's scorecard beside it; returns its path."""
+    report = build_report(warehouse, la, period, drilldown=True)
+    target = Path(out_dir) if out_dir else reports_dir(warehouse)
+    html = render_drilldown(report)
+    return _write_atomically(target / report.drilldown_name, lambda p: p.write_text(html, encoding="utf-8"))
 
 
 def render_html(report: ScorecardReport) -> str:
@@ -545,7 +572,7 @@ def archive_reports(warehouse: Path, la: str, paths: list[Path], day: dt.date | 
 
 
 def build_report(warehouse: Path, la: str, period: str | None = None, publication: bool = False,
-                 settings_file: Path | None = None) -> ScorecardReport:
+                 settings_file: Path | None = None, drilldown: bool = False) -> ScorecardReport:
     """Read the scorecard of the LA named by `la` for `period`: a reporting period of the published
     warehouse (opened read-only; default the latest), or a date or month of the monthly archive
     (pipelines.reports.archive), which regenerates that month's report. The report says what
@@ -579,6 +606,10 @@ def build_report(warehouse: Path, la: str, period: str | None = None, publicatio
         previous = previous_archive(warehouse, report.archived_on or report.as_of.date())
         if previous:
             report.changes = changes_since(con, authority.la_code, reporting_period, previous)
+        if drilldown:
+            from pipelines.reports.drilldown import drilldown_sections
+
+            report.drilldown = drilldown_sections(con, report)
         return report
     finally:
         con.close()

@@ -36,10 +36,11 @@ ranked as (
         period_key,
         polarity,
         value,
-        rank() over (
+        -- bigint on every engine (Spark's rank() is an int)
+        cast(rank() over (
             partition by kpi_id, period_key
             order by case when polarity = 'Low' then value else -value end
-        ) as national_rank
+        ) as bigint) as national_rank
     from ranked_values
 
 ),

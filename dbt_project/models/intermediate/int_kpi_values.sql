@@ -18,7 +18,7 @@ ordered as (
         *,
         row_number() over (
             partition by kpi_id, geo_level, geo_code, period_key
-            order by case when value is null then 1 else 0 end, precedence, source
+            order by case when value is null then 1 else 0 end, precedence nulls last, source
         ) as preference_order,
         count(*) over (partition by kpi_id, geo_level, geo_code, period_key) as n_sources
     from family_values

@@ -12,56 +12,45 @@
 -- swayed by one month), the month end for S6, the latest snapshot for S13, the month for the rest.
 --
 -- Period keys: 2025-03 (month), R12-2025-03, AYTD-2025-03, END-2025-03, AT-2025-03-31 (as_at).
+{%- set local_kpi_models = [
+    'int_local__flow_kpis',
+    'int_local__stock_kpis',
+    'int_local__exclusion_kpis',
+    'int_local__offer_training_kpis',
+    'int_local__post16_kpis',
+] %}
+
 with unioned as (
 
-    select * from {{ ref('int_local__flow_kpis') }}
-    union all by name
-    select * from {{ ref('int_local__stock_kpis') }}
-    union all by name
-    select * from {{ ref('int_local__exclusion_kpis') }}
-    union all by name
-    select * from {{ ref('int_local__offer_training_kpis') }}
-    union all by name
-    select * from {{ ref('int_local__post16_kpis') }}
+    {% for model in local_kpi_models -%}
+    select
+        kpi_id,
+        measure,
+        unit,
+        month,
+        period_type,
+        period_start,
+        period_end,
+        numerator,
+        denominator
+    from {{ ref(model) }}
+    {% if not loop.last %}union all
+    {% endif %}
+    {%- endfor %}
 
 ),
 
 catalogue_measures as (
 
+    -- which catalogue KPI each local measure shows as, and the period type the scorecard shows
+    -- (seeds/local_kpi_measures.csv)
     select
-        catalogue_measures.col0 as local_kpi_id,
-        catalogue_measures.col1 as measure,
-        catalogue_measures.col2 as kpi_id,
-        catalogue_measures.col3 as scorecard_period_type,
-        catalogue_measures.col4 as source
-    from (
-        values
-        ('S5', 'pct_within_20_weeks_excl_exceptions', 'S5', 'rolling_12_months', 'local_ehcp_casework'),
-        ('S5', 'pct_within_20_weeks_incl_exceptions', 'S5_inc', 'rolling_12_months', 'local_ehcp_casework'),
-        ('S6', 'active_plans', 'S6', 'month_end', 'local_ehcp_casework'),
-        ('S9', 'new_plans_issued', 'S9', 'rolling_12_months', 'local_ehcp_casework'),
-        ('S10', 'requests_received', 'S10', 'rolling_12_months', 'local_ehcp_casework'),
-        ('S11', 'mediation_cases', 'S11', 'rolling_12_months', 'local_ehcp_casework'),
-        ('S12', 'tribunal_appeals', 'S12', 'rolling_12_months', 'local_ehcp_casework'),
-        ('S13', 'inmss_placements_out_of_borough', 'S13', 'as_at', 'local_ehcp_casework'),
-        ('E7', 'suspensions', 'E7', 'month', 'local_exclusions'),
-        ('E8', 'suspensions', 'E8', 'month', 'local_exclusions'),
-        ('E9', 'permanent_exclusions', 'E9', 'month', 'local_exclusions'),
-        ('E10', 'permanent_exclusions', 'E10', 'month', 'local_exclusions'),
-        ('L1', 'visits', 'L1', 'month', 'local_offer_visits'),
-        ('L2', 'staff_trained', 'L2', 'month', 'local_training'),
-        ('P1', 'pct_neet_or_not_known_ehcp', 'P1', 'month', 'local_post16_tracking'),
-        ('P1', 'pct_neet_or_not_known_sen_support', 'P1_sens', 'month', 'local_post16_tracking'),
-        ('P2', 'pct_employment_of_eet', 'P2', 'month', 'local_post16_tracking'),
-        ('P3', 'pct_supported_internship_of_eet', 'P3', 'month', 'local_post16_tracking'),
-        ('P4', 'employment_based_learning', 'P4', 'month', 'local_post16_tracking'),
-        ('P5', 'other_employment', 'P5', 'month', 'local_post16_tracking'),
-        ('P6', 'volunteering', 'P6', 'month', 'local_post16_tracking'),
-        ('P7', 'continuing_study', 'P7', 'month', 'local_post16_tracking'),
-        ('P8', 'social_care_activities', 'P8', 'month', 'local_post16_tracking'),
-        ('P9', 'supported_or_independent_living', 'P9', 'month', 'local_post16_tracking'),
-        ('P10', 'annual_health_check', 'P10', 'month', 'local_post16_tracking')
-    ) as catalogue_measures
+        catalogue_measures.local_kpi_id,
+        catalogue_measures.measure,
+        catalogue_measures.kpi_id,
+        catalogue_measures.scorecard_period_type,
+        catalogue_measures.source
+    from {{ ref('local_kpi_measures') }} as catalogue_measures
 
 ),
 
@@ -80,8 +69,8 @@ valued as (
         unioned.denominator,
         case
             when unioned.unit = 'percent' and unioned.denominator > 0
-                then round(cast(100 * unioned.numerator as double) / unioned.denominator, 1)
-            when unioned.unit = 'count' then cast(unioned.numerator as double)
+                then {{ round_to('cast(100 * unioned.numerator as ' ~ type_double() ~ ') / unioned.denominator', 1) }}
+            when unioned.unit = 'count' then cast(unioned.numerator as {{ type_double() }})
         end as value,
         coalesce(catalogue_measures.scorecard_period_type = unioned.period_type, false) as is_scorecard_measure,
         case
@@ -92,7 +81,7 @@ valued as (
             when unioned.kpi_id = 'L2' then 'local_training'
             when unioned.kpi_id like 'P%' then 'local_post16_tracking'
         end as source,
-        strftime(unioned.month, '%Y-%m') as month_text
+        {{ date_text('unioned.month', 'month') }} as month_text
     from unioned
     left join catalogue_measures
         on
@@ -110,14 +99,14 @@ keyed as (
             when 'rolling_12_months' then 'R12-' || month_text
             when 'academic_year_to_date' then 'AYTD-' || month_text
             when 'month_end' then 'END-' || month_text
-            when 'as_at' then 'AT-' || strftime(period_end, '%Y-%m-%d')
+            when 'as_at' then 'AT-' || {{ date_text('period_end') }}
         end as period_key,
         case period_type
             when 'month' then month_text
             when 'rolling_12_months' then '12 months to ' || month_text
             when 'academic_year_to_date' then 'Academic year to ' || month_text
             when 'month_end' then 'End of ' || month_text
-            when 'as_at' then 'As at ' || strftime(period_end, '%Y-%m-%d')
+            when 'as_at' then 'As at ' || {{ date_text('period_end') }}
         end as period_label
     from valued
 
@@ -130,7 +119,7 @@ select
     source,
     'provisional / local' as source_label,
     'la' as geo_level,
-    cast({{ local_la_code() }} as varchar) as geo_code,
+    cast({{ local_la_code() }} as {{ dbt.type_string() }}) as geo_code,
     period_key,
     period_type,
     period_label,
@@ -139,15 +128,15 @@ select
     cast(year(month) * 12 + month(month) as integer) as period_seq,
     month,
     value,
-    cast(numerator as double) as numerator,
-    cast(denominator as double) as denominator,
-    cast(null as double) as published_value,
+    cast(numerator as {{ type_double() }}) as numerator,
+    cast(denominator as {{ type_double() }}) as denominator,
+    cast(null as {{ type_double() }}) as published_value,
     case when value is null then 'missing' else 'ok' end as value_status,
     unit,
     unit = 'percent' as is_recomputed,
     case when unit = 'percent' then 100 end as ratio_scale,
     1 as precedence,
-    cast(null as varchar) as release,
+    cast(null as {{ dbt.type_string() }}) as release,
     is_scorecard_measure,
     lag(period_key) over previous as previous_period_key,
     lag(value) over previous as previous_value

@@ -125,7 +125,7 @@ local_latest as (
 ),
 
 -- the same series a year earlier, for monthly direction of travel against the same month last
--- year (design.md section 5): matched on the month the period ends in
+-- year: matched on the month the period ends in
 local_year_earlier as (
 
     select
@@ -134,7 +134,7 @@ local_year_earlier as (
         period_type,
         period_label,
         value,
-        date_trunc('month', period_end) as period_month
+        {{ month_start('period_end') }} as period_month
     from {{ ref('int_kpi_values__local') }}
     where is_scorecard_measure and kpi_id is not null
 
@@ -159,7 +159,7 @@ kpi_health as (
 
     select
         kpi_sources.kpi_id,
-        string_agg(health.quality_note, ' ' order by health.source) as quality_note
+        {{ string_agg_ordered('health.quality_note', ' ', 'health.source') }} as quality_note
     from kpi_sources
     inner join {{ ref('int_source_health') }} as health
         on kpi_sources.source = health.source
@@ -294,7 +294,7 @@ left join local_year_earlier as year_earlier
         local_values.geo_code = year_earlier.geo_code
         and local_values.kpi_id = year_earlier.kpi_id
         and local_values.period_type = year_earlier.period_type
-        and year_earlier.period_month = date_trunc('month', local_values.period_end) - interval 1 year
+        and year_earlier.period_month = {{ add_months(month_start('local_values.period_end'), -12) }}
 left join rows_with_local as local_choice
     on
         local_authorities.la_code = local_choice.la_code

@@ -29,8 +29,8 @@ candidate_vintages as (
             partition by periods.period_key
             order by
                 case when vintages.valid_from <= periods.period_end then 0 else 1 end,
-                case when vintages.valid_from <= periods.period_end then vintages.valid_from end desc,
-                vintages.valid_from
+                case when vintages.valid_from <= periods.period_end then vintages.valid_from end desc nulls last,
+                vintages.valid_from nulls last
         ) as vintage_order
     from periods
     cross join vintages

@@ -1,8 +1,20 @@
 -- Per raw source, whether a file's latest attempt was refused (failed its contract or was
--- quarantined by the quality gate), and why (design.md
--- section 7: the last good data stays in place, so the KPIs built from it are stale). Files
--- skipped as already loaded are not attempts. quality_note is the plain-words note the scorecard
--- shows beside every KPI built from the source. Empty when meta.file_loads does not exist.
+-- quarantined by the quality gate), and why (the last good data stays in place, so the KPIs
+-- built from it are stale). Files skipped as already loaded are not attempts. quality_note is the
+-- plain-words note beside every KPI built from the source. Empty when meta.file_loads does not
+-- exist.
+
+-- the reason without the file name the message starts with ("x.csv was quarantined: ...")
+{%- set refusal_reason %}
+            case
+                when {{ starts_with('latest_refusal.message', "latest_refusal.source_file || ' was quarantined: '") }}
+                    then substr(latest_refusal.message, length(latest_refusal.source_file) + 19)
+                when {{ starts_with('latest_refusal.message', "latest_refusal.source_file || ': '") }}
+                    then substr(latest_refusal.message, length(latest_refusal.source_file) + 3)
+                else coalesce(latest_refusal.message, 'no reason recorded')
+            end
+{%- endset %}
+
 with loads as (
 
     select *
@@ -36,7 +48,7 @@ latest_attempt_per_file as (
         message,
         loaded_at,
         row_number() over (
-            partition by source, regexp_replace(source_file, '^.*[!/]', '') order by loaded_at desc
+            partition by source, {{ regexp_replace_all('source_file', '^.*[!/]', '') }} order by loaded_at desc
         ) as file_recency
     from loads
 
@@ -73,17 +85,7 @@ assessed as (
         last_good.last_good_file,
         last_good.last_good_loaded_at,
         latest_refusal.source is not null as is_stale,
-        -- the reason without the file name the message starts with ("x.csv was quarantined: ...")
-        rtrim(
-            case
-                when starts_with(latest_refusal.message, latest_refusal.source_file || ' was quarantined: ')
-                    then substr(latest_refusal.message, length(latest_refusal.source_file) + 19)
-                when starts_with(latest_refusal.message, latest_refusal.source_file || ': ')
-                    then substr(latest_refusal.message, length(latest_refusal.source_file) + 3)
-                else coalesce(latest_refusal.message, 'no reason recorded')
-            end,
-            '.'
-        ) as refusal_reason,
+        {{ rtrim_chars(refusal_reason, '.') }} as refusal_reason,
         case latest_refusal.status when 'failed' then 'refused' else latest_refusal.status end as status_word
     from sources
     left join latest_refusal

@@ -1,4 +1,4 @@
--- The periods KPI values refer to, typed (design.md section 3), with the previous consecutive
+-- The periods KPI values refer to, typed, with the previous consecutive
 -- period of the same type. Published periods and the local monthly ones (int_kpi_values__local).
 with periods as (
 

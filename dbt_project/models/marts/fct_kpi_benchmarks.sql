@@ -1,4 +1,4 @@
--- Every LA's value of every KPI and period with its benchmarks (design.md section 4).
+-- Every LA's value of every KPI and period with its benchmarks.
 select
     la_code,
     kpi_id,

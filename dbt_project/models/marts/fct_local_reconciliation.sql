@@ -2,7 +2,8 @@
 -- period as a published annual figure - the calendar year, i.e. the rolling 12 months ending in a
 -- complete December - both are shown with the difference (local - published). S5 and S5_inc (the
 -- 20-week measure, against the EHC plans release timeliness table), S9 new plans, S10 requests,
--- S11 mediations and S12 appeals. The scorecard uses the published figure once it exists.
+-- S11 mediations and S12 appeals (reconcile_with_published in seeds/local_kpi_measures.csv). The
+-- scorecard uses the published figure once it exists.
 -- The LA's SEN2 person-level return adds one row per KPI and year present in both (local_source
 -- 'sen2_return'): its calendar-year figures and January caseload (int_sen2__annual_kpis, DfE's
 -- definitions) beside the published ones, with the likely reason for a difference.
@@ -13,7 +14,7 @@ with local_years as (
         kpi_id,
         local_kpi_id,
         measure,
-        cast(year(period_end) as varchar) as period_key,
+        cast(year(period_end) as {{ dbt.type_string() }}) as period_key,
         period_start,
         period_end,
         value as local_value,
@@ -23,7 +24,10 @@ with local_years as (
     from {{ ref('int_kpi_values__local') }}
     where
         period_type = 'rolling_12_months'
-        and kpi_id in ('S5', 'S5_inc', 'S9', 'S10', 'S11', 'S12')
+        and kpi_id in (
+            select measures.kpi_id from {{ ref('local_kpi_measures') }} as measures
+            where measures.reconcile_with_published
+        )
         and month(period_end) = 12
         and day(period_end) = 31
 
@@ -73,7 +77,7 @@ sen2_la as (
     select max(authorities.current_la_code) as la_code
     from {{ ref('stg_sen2__returns') }} as sen2_returns
     inner join {{ ref('stg_reference__local_authorities') }} as authorities
-        on cast(authorities.old_la_code as varchar) = sen2_returns.la_number
+        on cast(authorities.old_la_code as {{ dbt.type_string() }}) = sen2_returns.la_number
 
 ),
 
@@ -134,7 +138,7 @@ select
     published.denominator as published_denominator,
     published.value_status as published_value_status,
     published.source as published_source,
-    round(local_years.local_value - published.value, 1) as difference,
+    {{ round_to('local_years.local_value - published.value', 1) }} as difference,
     case
         when published.value is not null then 'published'
         else 'provisional / local'
@@ -142,18 +146,20 @@ select
     case
         when published.value is not null
             then
-                'Published ' || local_years.period_key || ' figure ' || cast(published.value as varchar)
-                || ' (' || published.source || '); the casework gives ' || cast(local_years.local_value as varchar)
+                'Published ' || local_years.period_key || ' figure '
+                || cast(published.value as {{ dbt.type_string() }})
+                || ' (' || published.source || '); the casework gives '
+                || cast(local_years.local_value as {{ dbt.type_string() }})
                 || '. The scorecard uses the published figure.'
         when published.value_status is not null
             then
                 'The published ' || local_years.period_key || ' figure is ' || replace(published.value_status, '_', ' ')
-                || '; the casework gives ' || cast(local_years.local_value as varchar) || '.'
+                || '; the casework gives ' || cast(local_years.local_value as {{ dbt.type_string() }}) || '.'
         else
             'No figure for ' || local_years.period_key || ' has been published yet; the casework gives '
-            || cast(local_years.local_value as varchar) || ' (provisional).'
+            || cast(local_years.local_value as {{ dbt.type_string() }}) || ' (provisional).'
     end as note,
-    cast(null as varchar) as reason
+    cast(null as {{ dbt.type_string() }}) as reason
 from local_years
 left join published
     on
@@ -180,18 +186,19 @@ select
     sen2_rows.published_denominator,
     sen2_rows.published_value_status,
     sen2_rows.published_source,
-    round(sen2_rows.local_value - sen2_rows.published_value, 1) as difference,
+    {{ round_to('sen2_rows.local_value - sen2_rows.published_value', 1) }} as difference,
     'published' as scorecard_uses,
     case
         when sen2_rows.published_value is null
             then
                 'The published ' || sen2_rows.period_key || ' figure is '
                 || replace(coalesce(sen2_rows.published_value_status, 'missing'), '_', ' ')
-                || '; the SEN2 return gives ' || cast(sen2_rows.local_value as varchar) || '.'
+                || '; the SEN2 return gives ' || cast(sen2_rows.local_value as {{ dbt.type_string() }}) || '.'
         else
-            'Published ' || sen2_rows.period_key || ' figure ' || cast(sen2_rows.published_value as varchar)
+            'Published ' || sen2_rows.period_key || ' figure '
+            || cast(sen2_rows.published_value as {{ dbt.type_string() }})
             || ' (' || sen2_rows.published_source || '); the SEN2 return gives '
-            || cast(sen2_rows.local_value as varchar) || '.'
+            || cast(sen2_rows.local_value as {{ dbt.type_string() }}) || '.'
     end as note,
     case
         when sen2_rows.published_value is null then 'not comparable: the published figure is suppressed or missing'

@@ -1,6 +1,6 @@
 -- The scorecard: per LA, KPI and reporting period the latest value, the previous value and the
 -- direction of travel, the target, the benchmarks and the RAG rating with its reason in words
--- (design.md section 5; the defaults are data in rag_rules.csv and kpi_targets.csv).
+-- (the defaults are data in rag_rules.csv and kpi_targets.csv).
 --
 -- Published and provisional figures: value, its RAG rating and benchmarks are the published annual
 -- figure whenever one exists for the KPI; a KPI with no published figure at all shows its latest

@@ -10,7 +10,7 @@ with returns as (
         max(sen2_returns.extract_date) as extract_date
     from {{ ref('stg_sen2__returns') }} as sen2_returns
     inner join {{ ref('stg_reference__local_authorities') }} as authorities
-        on cast(authorities.old_la_code as varchar) = sen2_returns.la_number
+        on cast(authorities.old_la_code as {{ dbt.type_string() }}) = sen2_returns.la_number
 
 )
 
@@ -33,9 +33,7 @@ select
     monthly.kpi_id,
     monthly.measure,
     monthly.period_type,
-    {{ dbt.concat(["cast(extract(year from monthly.month) as varchar)", "'-'",
-                   "case when extract(month from monthly.month) < 10 then '0' else '' end",
-                   "cast(extract(month from monthly.month) as varchar)"]) }} as period_key,
+    {{ date_text('monthly.month', 'month') }} as period_key,
     monthly.unit,
     monthly.numerator,
     monthly.denominator,

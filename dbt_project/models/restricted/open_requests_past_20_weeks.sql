@@ -13,7 +13,7 @@ with open_requests as (
         person_key,
         request_received_date,
         assessment_outcome,
-        date_diff('day', request_received_date, extract_date) as days_open
+        {{ days_between('request_received_date', 'extract_date') }} as days_open
     from {{ ref('int_local__casework_requests') }}
     where
         request_received_date <= extract_date
@@ -28,7 +28,10 @@ select
     request_received_date,
     assessment_outcome,
     days_open,
-    cast(request_received_date + interval 141 day as date) as passes_20_weeks_on,
-    case when days_open > 140 then 'past 20 weeks' else 'passes 20 weeks within 4 weeks' end as status
+    {{ add_days('request_received_date', var('twenty_weeks_days') + 1) }} as passes_20_weeks_on,
+    case
+        when days_open > {{ var('twenty_weeks_days') }} then 'past 20 weeks'
+        else 'passes 20 weeks within 4 weeks'
+    end as status
 from open_requests
-where days_open >= 113
+where days_open >= {{ var('twenty_weeks_days') - var('leading_window_days') + 1 }}

@@ -9,8 +9,10 @@ key only, to casework_restricted.sen2_validation_issues (the restricted schema: 
 The quality gate (GX suite expectations/sen2_requests.json) checks the requests of every batch before
 they are written: a blocking failure rolls the return back and quarantines it.
 
-Memory holds one batch (BATCH_PERSONS persons) of an XML return at a time; the file's rows reach the
-warehouse as the batches are read, and a failure anywhere rolls the whole return back.
+Memory holds one batch (BATCH_PERSONS persons) of an XML return at a time: each batch is written, as it
+is read, to staging tables (schema sen2_staging, committed batch by batch so DuckDB keeps nothing in
+memory); once the whole return has passed, one transaction replaces the raw tables' rows from the
+staging tables. A failure anywhere drops the staging tables: nothing of the return is kept.
 """
 
 from __future__ import annotations
@@ -128,11 +130,29 @@ def load_sen2(con: duckdb.DuckDBPyConnection, files: list[Path], key: str | byte
             return result
         for schema in ("raw", "dq", RESTRICTED_SCHEMA):
             con.execute(f"create schema if not exists {schema}")
-        con.execute("begin transaction")
         gate: list[tuple[GateResult, pl.DataFrame]] = []
+        _drop_staging(con)
+        memory_limit = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+        con.execute(f"set memory_limit = '{LOAD_MEMORY_LIMIT}'")
         try:
             summary = _load_batches(con, reader, sha, started, gate)
+        except _Quarantined:
+            _drop_staging(con)
+            failed, frame = gate[-1]
+            record_result(con, failed, frame)
+            result.status, result.message = "quarantined", failed.message
+            _record(con, result, None, started)
+            result.seconds = (dt.datetime.now() - started).total_seconds()
+            return result
+        except BaseException:
+            _drop_staging(con)
+            raise
+        finally:
+            con.execute(f"set memory_limit = '{memory_limit}'")
+        con.execute("begin transaction")
+        try:
             header = reader.header
+            _move_staging(con, header.extract_date)
             returns = pl.DataFrame([{
                 "la_number": header.la_number, "collection": header.collection, "year": header.year,
                 "reference_date": header.reference_date, "extract_date": header.extract_date,
@@ -152,15 +172,11 @@ def load_sen2(con: duckdb.DuckDBPyConnection, files: list[Path], key: str | byte
                    if broken.height else "; every validation rule passed"))
             _record(con, result, None, started)
             con.execute("commit")
-        except _Quarantined:
-            con.execute("rollback")
-            failed, frame = gate[-1]
-            record_result(con, failed, frame)
-            result.status, result.message = "quarantined", failed.message
-            _record(con, result, None, started)
         except BaseException:
             con.execute("rollback")
+            _drop_staging(con)
             raise
+        _drop_staging(con)
         if result.status == "loaded" and gate:
             record_result(con, *gate[-1])
     except SendScorecardError as exc:
@@ -177,29 +193,49 @@ class _Quarantined(Exception):
     """A batch failed a blocking expectation of the gate."""
 
 
+STAGING = "sen2_staging"
+# DuckDB's buffer pool keeps the pages it writes while memory allows (by default most of the RAM), so
+# the load caps it for its own duration: memory then stays flat whatever the size of the return.
+LOAD_MEMORY_LIMIT = "256MB"
+STAGED = ("raw.sen2_persons", "raw.sen2_requests", "raw.sen2_placements", "raw.sen2_needs",
+          f"{RESTRICTED_SCHEMA}.sen2_validation_issues")
+
+
+def _staging(table: str) -> str:
+    return f"{STAGING}.{table.split('.')[1]}"
+
+
+def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"drop schema if exists {STAGING} cascade")
+
+
+def _move_staging(con: duckdb.DuckDBPyConnection, extract_date: dt.date) -> None:
+    """Inside the caller's transaction: replace the extract date's rows of each table by the staged ones."""
+    for table in STAGED:
+        _replace(con, table, extract_date)
+        if table_exists(con, STAGING, table.split(".")[1]):
+            con.execute(f"create table if not exists {table} as select * from {_staging(table)} where false")
+            con.execute(f"insert into {table} by name select * from {_staging(table)}")
+
+
 def _load_batches(con: duckdb.DuckDBPyConnection, reader, sha: str, started: dt.datetime,
                   gate: list) -> pl.DataFrame:
     """Gate and insert every batch (replacing an earlier load of the same extract date); returns the rule
     counts. `gate` receives the gate result of the last batch checked (the failing one, if any)."""
     counts: pl.DataFrame | None = None
-    first = True
+    con.execute(f"create schema if not exists {STAGING}")
     for frames in reader.batches():
         header = reader.header
-        if first:
-            for table in frames:
-                _replace(con, f"raw.{table}", header.extract_date)
-            _replace(con, f"{RESTRICTED_SCHEMA}.sen2_validation_issues", header.extract_date)
-            first = False
         requests = _lineage(frames["sen2_requests"], header.extract_date, reader.file, sha, started)
         checked = validate_frame(con, SOURCES_BY_TABLE[SOURCE], requests, reader.file, sha)
         gate[:] = [(checked, requests)]
         if not checked.passed:
             raise _Quarantined()
         for table, frame in frames.items():
-            _insert(con, f"raw.{table}", _lineage(frame, header.extract_date, reader.file, sha, started))
+            _insert(con, f"{STAGING}.{table}", _lineage(frame, header.extract_date, reader.file, sha, started))
         issues = validate_batch(frames, header.reference_date)
         if issues.height:
-            _insert(con, f"{RESTRICTED_SCHEMA}.sen2_validation_issues",
+            _insert(con, f"{STAGING}.sen2_validation_issues",
                     _lineage(issues, header.extract_date, reader.file, sha, started))
         batch_counts = summarise(issues)
         counts = batch_counts if counts is None else counts.with_columns(

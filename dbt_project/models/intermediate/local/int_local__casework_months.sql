@@ -14,8 +14,8 @@ with latest as (
 bounds as (
 
     select
-        cast(date_trunc('month', min(request_received_date)) as date) as first_month,
-        cast(date_trunc('month', max(extract_date)) as date) as last_month,
+        {{ month_start('min(request_received_date)') }} as first_month,
+        {{ month_start('max(extract_date)') }} as last_month,
         max(extract_date) as extract_date
     from latest
 
@@ -24,7 +24,7 @@ bounds as (
 months as (
 
     select
-        cast(unnest(generate_series(first_month, last_month, interval 1 month)) as date) as month,
+        {{ month_series('first_month', 'last_month') }} as month,
         extract_date
     from bounds
     where first_month is not null

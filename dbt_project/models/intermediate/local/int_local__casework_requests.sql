@@ -28,8 +28,9 @@ select
     mediation_date,
     tribunal_date,
     plan_issue_date is not null as is_plan,
-    date_diff('day', request_received_date, plan_issue_date) as days_to_plan,
-    date_diff('day', request_received_date, plan_issue_date) <= 140 as is_within_20_weeks,
+    {{ days_between('request_received_date', 'plan_issue_date') }} as days_to_plan,
+    {{ days_between('request_received_date', 'plan_issue_date') }}
+    <= {{ var('twenty_weeks_days') }} as is_within_20_weeks,
     coalesce(exception_flag, false) as is_exception,
     case
         when plan_issue_date is not null then plan_issue_date

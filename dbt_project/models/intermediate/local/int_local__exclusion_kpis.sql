@@ -5,7 +5,7 @@
 with events as (
 
     select
-        cast(date_trunc('month', exclusion_date) as date) as month,
+        {{ month_start('exclusion_date') }} as month,
         exclusion_type,
         sen_provision
     from {{ ref('stg_local__exclusions') }}
@@ -13,11 +13,20 @@ with events as (
 
 ),
 
+bounds as (
+
+    select
+        min(month) as first_month,
+        max(month) as last_month
+    from events
+
+),
+
 months as (
 
-    select cast(unnest(generate_series(min(month), max(month), interval 1 month)) as date) as month
-    from events
-    having count(*) > 0
+    select {{ month_series('first_month', 'last_month') }} as month
+    from bounds
+    where first_month is not null
 
 ),
 
@@ -89,40 +98,50 @@ counted as (
 measures as (
 
     select
-        period_type,
-        month,
-        period_start,
-        period_end,
-        unnest([
-            { 'kpi_id': 'E7', 'kind': 'suspensions', 'numerator': susp_ehcp, 'denominator': susp },
-            { 'kpi_id': 'E8', 'kind': 'suspensions', 'numerator': susp_support, 'denominator': susp },
-            { 'kpi_id': 'E9', 'kind': 'permanent_exclusions', 'numerator': perm_ehcp, 'denominator': perm },
-            { 'kpi_id': 'E10', 'kind': 'permanent_exclusions', 'numerator': perm_support, 'denominator': perm }
-        ]) as m
+        counted.period_type,
+        counted.month,
+        counted.period_start,
+        counted.period_end,
+        kinds.kpi_id,
+        kinds.kind,
+        case kinds.kpi_id
+            when 'E7' then counted.susp_ehcp
+            when 'E8' then counted.susp_support
+            when 'E9' then counted.perm_ehcp
+            when 'E10' then counted.perm_support
+        end as numerator,
+        case kinds.kind when 'suspensions' then counted.susp else counted.perm end as denominator
     from counted
+    cross join (
+        values
+        ('E7', 'suspensions'),
+        ('E8', 'suspensions'),
+        ('E9', 'permanent_exclusions'),
+        ('E10', 'permanent_exclusions')
+    ) as kinds (kpi_id, kind)
 
 )
 
 select
-    m.kpi_id,
-    m.kind as measure,
+    kpi_id,
+    kind as measure,
     'count' as unit,
     month,
     period_type,
     period_start,
     period_end,
-    cast(m.numerator as bigint) as numerator,
+    cast(numerator as bigint) as numerator,
     cast(null as bigint) as denominator
 from measures
 union all
 select
-    m.kpi_id,
-    'pct_of_all_' || m.kind as measure,
+    kpi_id,
+    'pct_of_all_' || kind as measure,
     'percent' as unit,
     month,
     period_type,
     period_start,
     period_end,
-    cast(m.numerator as bigint) as numerator,
-    cast(m.denominator as bigint) as denominator
+    cast(numerator as bigint) as numerator,
+    cast(denominator as bigint) as denominator
 from measures

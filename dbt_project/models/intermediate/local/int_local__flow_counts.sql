@@ -11,19 +11,13 @@ with requests as (
 
 measures as (
 
+    -- the casework flows of seeds/local_kpi_measures.csv
     select
-        measures.col0 as kpi_id,
-        measures.col1 as measure,
-        measures.col2 as unit
-    from (
-        values
-        ('S5', 'pct_within_20_weeks_excl_exceptions', 'percent'),
-        ('S5', 'pct_within_20_weeks_incl_exceptions', 'percent'),
-        ('S9', 'new_plans_issued', 'count'),
-        ('S10', 'requests_received', 'count'),
-        ('S11', 'mediation_cases', 'count'),
-        ('S12', 'tribunal_appeals', 'count')
-    ) as measures
+        measures.local_kpi_id as kpi_id,
+        measures.measure,
+        measures.unit
+    from {{ ref('local_kpi_measures') }} as measures
+    where measures.is_casework_flow
 
 ),
 
@@ -79,12 +73,12 @@ per_month as (
 
     select
         measure,
-        cast(date_trunc('month', event_date) as date) as month,
+        {{ month_start('event_date') }} as month,
         sum(numerator) as numerator,
         sum(denominator) as denominator
     from events
     where event_date is not null
-    group by measure, cast(date_trunc('month', event_date) as date)
+    group by measure, {{ month_start('event_date') }}
 
 )
 

@@ -31,7 +31,7 @@ select
     unit,
     month,
     'rolling_12_months' as period_type,
-    cast(month - interval 11 month as date) as period_start,
+    {{ add_months('month', -11) }} as period_start,
     ref as period_end,
     cast(numerator_12 as bigint) as numerator,
     cast(denominator_12 as bigint) as denominator

@@ -7,7 +7,7 @@
 with visits as (
 
     select
-        cast(date_trunc('month', visit_date) as date) as month,
+        {{ month_start('visit_date') }} as month,
         sessions,
         page_views,
         users
@@ -16,11 +16,20 @@ with visits as (
 
 ),
 
+visit_bounds as (
+
+    select
+        min(month) as first_month,
+        max(month) as last_month
+    from visits
+
+),
+
 visit_months as (
 
-    select cast(unnest(generate_series(min(month), max(month), interval 1 month)) as date) as month
-    from visits
-    having count(*) > 0
+    select {{ month_series('first_month', 'last_month') }} as month
+    from visit_bounds
+    where first_month is not null
 
 ),
 
@@ -43,9 +52,26 @@ completions as (
         staff_key,
         course,
         completed_date,
-        cast(date_trunc('month', completed_date) as date) as month
+        {{ month_start('completed_date') }} as month
     from {{ ref('stg_local__training') }}
     where completed_date is not null
+
+),
+
+training_bounds as (
+
+    select
+        min(month) as first_month,
+        max(month) as last_month
+    from completions
+
+),
+
+training_spine as (
+
+    select {{ month_series('first_month', 'last_month') }} as month
+    from training_bounds
+    where first_month is not null
 
 ),
 
@@ -56,11 +82,7 @@ training_months as (
         month as period_start,
         cast(last_day(month) as date) as period_end,
         make_date(year(month) - case when month(month) < 9 then 1 else 0 end, 9, 1) as year_start
-    from (
-        select cast(unnest(generate_series(min(month), max(month), interval 1 month)) as date) as month
-        from completions
-        having count(*) > 0
-    ) as spine
+    from training_spine
 
 ),
 
@@ -75,7 +97,11 @@ training_month_counts as (
         count(distinct completions.staff_key) as n_staff
     from training_months
     left join completions on training_months.month = completions.month
-    group by all
+    group by
+        training_months.month,
+        training_months.period_start,
+        training_months.period_end,
+        training_months.year_start
 
 ),
 
@@ -92,7 +118,10 @@ training_to_date as (
         on
             training_months.year_start <= completions.completed_date
             and training_months.period_end >= completions.completed_date
-    group by all
+    group by
+        training_months.month,
+        training_months.year_start,
+        training_months.period_end
 
 ),
 

@@ -37,9 +37,14 @@ open_requests as (
     select
         months.month,
         count(*) as n_open,
-        count(*) filter (where date_diff('day', requests.request_received_date, months.ref) > 140) as n_past,
         count(*) filter (
-            where date_diff('day', requests.request_received_date, months.ref) between 113 and 140
+            where {{ days_between('requests.request_received_date', 'months.ref') }} > {{ var('twenty_weeks_days') }}
+        ) as n_past,
+        count(*) filter (
+            where
+            {{ days_between('requests.request_received_date', 'months.ref') }}
+            between {{ var('twenty_weeks_days') - var('leading_window_days') + 1 }}
+            and {{ var('twenty_weeks_days') }}
         ) as n_passing
     from months
     inner join requests
@@ -129,7 +134,7 @@ stocks as (
         'S13' as kpi_id,
         'inmss_placements_out_of_borough' as measure,
         'as_at' as period_type,
-        cast(date_trunc('month', extract_date) as date) as month,
+        {{ month_start('extract_date') }} as month,
         extract_date as ref,
         n_out_of_borough as n
     from snapshots
@@ -138,7 +143,7 @@ stocks as (
         'S13' as kpi_id,
         'inmss_placements_all' as measure,
         'as_at' as period_type,
-        cast(date_trunc('month', extract_date) as date) as month,
+        {{ month_start('extract_date') }} as month,
         extract_date as ref,
         n_all as n
     from snapshots

@@ -256,7 +256,7 @@ measures as (
 select
     measures.kpi_id,
     measures.measure,
-    cast(measures.census_year as varchar) as period_key,
+    cast(measures.census_year as {{ dbt.type_string() }}) as period_key,
     measures.period_type,
     case when measures.denominator is null then 'count' else 'percent' end as unit,
     cast(measures.numerator as bigint) as numerator,

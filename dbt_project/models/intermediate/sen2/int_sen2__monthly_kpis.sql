@@ -24,9 +24,9 @@ months as (
 
     select
         cast(
-            cast(census.census_year as varchar) || '-'
+            cast(census.census_year as {{ dbt.type_string() }}) || '-'
             || case when numbers.month_number < 10 then '0' else '' end
-            || cast(numbers.month_number as varchar) || '-01'
+            || cast(numbers.month_number as {{ dbt.type_string() }}) || '-01'
             as date
         ) as month,
         bounds.first_date,
@@ -46,7 +46,7 @@ calendar as (
         least({{ dbt.last_day('month', 'month') }}, extract_date) as ref
     from months
     where
-        month >= {{ dbt.date_trunc('month', 'first_date') }}
+        month >= {{ month_start('first_date') }}
         and month <= extract_date
 
 ),
@@ -122,11 +122,11 @@ per_month as (
 
     select
         kpi_id,
-        {{ dbt.date_trunc('month', 'event_date') }} as month,
+        {{ month_start('event_date') }} as month,
         sum(numerator) as numerator,
         sum(denominator) as denominator
     from events
-    group by kpi_id, {{ dbt.date_trunc('month', 'event_date') }}
+    group by kpi_id, {{ month_start('event_date') }}
 
 ),
 

@@ -1,8 +1,8 @@
-"""Monthly KPIs from the local extracts: the reference implementation of docs/local-extracts.md.
+"""Monthly KPIs from the local extracts in polars: a test-only oracle for the dbt models (the warehouse
+computes them in dbt; this states the rules of docs/local-extracts.md independently).
 
-The warehouse computes these in dbt; this module states the same rules in polars over the
-pseudonymised raw frames (raw.local_*), with tests for every branch, so the dbt models can be
-checked against it row for row. Every function returns the long KPI layout:
+It works over the pseudonymised raw frames (raw.local_*), with tests for every branch, so the dbt
+models can be checked against it row for row. Every function returns the long KPI layout:
 
 | column | meaning |
 |---|---|

@@ -1,0 +1,36 @@
+"""The refresh engine as a Dagster resource: every run of the refresh job, whoever starts it, is one
+`pipelines.refresh` session (writer lock, build copy, run log, notification), and the assets are thin
+wrappers of its stages. The in-process executor initialises a resource once per run, so all the
+run's steps share the session; its teardown ends the run (log, notify, remove an unpublished build)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dagster as dg
+
+from pipelines import config
+from pipelines.refresh import STARTERS, refresh_session
+
+# A run tag naming who started the run; without it the schedule and sensor tags Dagster sets decide.
+STARTED_BY_TAG = "send/started_by"
+
+
+def started_by(tags: Mapping[str, str]) -> str:
+    """schedule, sensor or ui (a run launched by hand in the Dagster UI) from a run's tags."""
+    if tags.get(STARTED_BY_TAG) in STARTERS:
+        return tags[STARTED_BY_TAG]
+    if "dagster/schedule_name" in tags:
+        return "schedule"
+    if "dagster/sensor_name" in tags:
+        return "sensor"
+    return "ui"
+
+
+@dg.resource(description="The refresh session of this run: the writer lock, the run's build copy of the "
+                         "warehouse, the run log and the notification.")
+def refresh_run(init_context: dg.InitResourceContext):
+    tags = init_context.dagster_run.tags if init_context.dagster_run else {}
+    with refresh_session(config.raw_dir(), config.warehouse_path(), started_by=started_by(tags),
+                         run_id=init_context.run_id, on_wait=init_context.log.info) as session:
+        yield session

@@ -18,7 +18,8 @@ def variables_read() -> set[str]:
     for path in files:
         text = path.read_text(encoding="utf-8")
         found |= set(READS.findall(text)) | set(NAMED.findall(text))
-    return found
+    # a name that only begins others (startswith("SEND_REFRESH_PAUSE")) is a prefix, not a setting
+    return {name for name in found if not any(other != name and other.startswith(name + "_") for other in found)}
 
 
 def test_every_variable_the_code_reads_is_in_the_settings_table():

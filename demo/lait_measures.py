@@ -203,6 +203,50 @@ def _timeliness(excluding: bool) -> DictionaryEntry:
     )
 
 
+def _school_outcome(
+    short: str, last_year: int, measure: str, group: str, dps: int, data_item: str
+) -> LaitMeasure:
+    """A KS2 or KS4 outcome of pupils with an EHC plan (`group` "EHCP") or SEN support: published from 2016
+    as at the summer, for Inner and Outer London too, suppressed for the two tiny LAs, and pooled over
+    places weighted by the group's pupils."""
+    if measure.startswith("ks2"):
+        entry = _ks2(group)
+    else:
+        entry = _ks4("Progress 8" if measure.startswith("progress8") else "Attainment 8", group)
+    return LaitMeasure(
+        short=short,
+        first_year=2016,
+        last_year=last_year,
+        reference_day=geography.summer,
+        compute=_outcome(measure, "ehcp_pupils" if group == "EHCP" else "support_pupils"),
+        dps=dps,
+        aggregate_dps=dps,
+        sub_regions=True,
+        outcome=True,
+        data_item=data_item,
+        entry=entry,
+    )
+
+
+# short, last year, world outcome, group, decimal places, label on the oldest year's rows
+# fmt: off
+_SCHOOL_OUTCOMES: tuple[tuple[str, int, str, str, int, str], ...] = (
+    ("NEW_KS2_RWM_Sen_Withsta", 2025, "ks2_rwm_ehcp", "EHCP", 0,
+     "KS2 attainment in RWM for SEN pupils with a statement"),
+    ("NEW_KS2_RWM_Sen_W/Osta", 2025, "ks2_rwm_support", "SEN support", 0,
+     "KS2 attainment in RWM for pupils with  SEN Support"),
+    ("SEN_Stat_AVG_Attain8_Score", 2025, "attainment8_ehcp", "EHCP", 1,
+     "Average Attainment 8 score per pupil at end of Key Stage 4 - Pupils With SEN Statement"),
+    ("SEN_WoStat_AVG_Attain8_Score", 2025, "attainment8_support", "SEN support", 1,
+     "Average Attainment 8 score per pupil at end of Key Stage 4 - Pupils Without SEN Statement"),
+    ("SEN_Stat_AVG_Prog8_Score", 2024, "progress8_ehcp", "EHCP", 2,
+     "Average Progress 8 score per pupil at end of Key Stage 4 - Pupils With SEN Statement"),
+    ("SEN_WoStat_AVG_Prog8_Score", 2024, "progress8_support", "SEN support", 2,
+     "Average Progress 8 score per pupil at end of Key Stage 4 - Pupils Without SEN Statement"),
+)
+# fmt: on
+
+
 MEASURES: tuple[LaitMeasure, ...] = (
     LaitMeasure(
         short="SEN_TotStat",
@@ -288,84 +332,7 @@ MEASURES: tuple[LaitMeasure, ...] = (
         data_item="Proportion of new EHC plans issued within 20 weeks - excluding exception cases",
         entry=_timeliness(excluding=True),
     ),
-    LaitMeasure(
-        short="NEW_KS2_RWM_Sen_Withsta",
-        first_year=2016,
-        last_year=2025,
-        reference_day=geography.summer,
-        compute=_outcome("ks2_rwm_ehcp", "ehcp_pupils"),
-        dps=0,
-        aggregate_dps=0,
-        sub_regions=True,
-        outcome=True,
-        data_item="KS2 attainment in RWM for SEN pupils with a statement",
-        entry=_ks2("EHCP"),
-    ),
-    LaitMeasure(
-        short="NEW_KS2_RWM_Sen_W/Osta",
-        first_year=2016,
-        last_year=2025,
-        reference_day=geography.summer,
-        compute=_outcome("ks2_rwm_support", "support_pupils"),
-        dps=0,
-        aggregate_dps=0,
-        sub_regions=True,
-        outcome=True,
-        data_item="KS2 attainment in RWM for pupils with  SEN Support",
-        entry=_ks2("SEN support"),
-    ),
-    LaitMeasure(
-        short="SEN_Stat_AVG_Attain8_Score",
-        first_year=2016,
-        last_year=2025,
-        reference_day=geography.summer,
-        compute=_outcome("attainment8_ehcp", "ehcp_pupils"),
-        dps=1,
-        aggregate_dps=1,
-        sub_regions=True,
-        outcome=True,
-        data_item="Average Attainment 8 score per pupil at end of Key Stage 4 - Pupils With SEN Statement",
-        entry=_ks4("Attainment 8", "EHCP"),
-    ),
-    LaitMeasure(
-        short="SEN_WoStat_AVG_Attain8_Score",
-        first_year=2016,
-        last_year=2025,
-        reference_day=geography.summer,
-        compute=_outcome("attainment8_support", "support_pupils"),
-        dps=1,
-        aggregate_dps=1,
-        sub_regions=True,
-        outcome=True,
-        data_item="Average Attainment 8 score per pupil at end of Key Stage 4 - Pupils Without SEN Statement",
-        entry=_ks4("Attainment 8", "SEN support"),
-    ),
-    LaitMeasure(
-        short="SEN_Stat_AVG_Prog8_Score",
-        first_year=2016,
-        last_year=2024,
-        reference_day=geography.summer,
-        compute=_outcome("progress8_ehcp", "ehcp_pupils"),
-        dps=2,
-        aggregate_dps=2,
-        sub_regions=True,
-        outcome=True,
-        data_item="Average Progress 8 score per pupil at end of Key Stage 4 - Pupils With SEN Statement",
-        entry=_ks4("Progress 8", "EHCP"),
-    ),
-    LaitMeasure(
-        short="SEN_WoStat_AVG_Prog8_Score",
-        first_year=2016,
-        last_year=2024,
-        reference_day=geography.summer,
-        compute=_outcome("progress8_support", "support_pupils"),
-        dps=2,
-        aggregate_dps=2,
-        sub_regions=True,
-        outcome=True,
-        data_item="Average Progress 8 score per pupil at end of Key Stage 4 - Pupils Without SEN Statement",
-        entry=_ks4("Progress 8", "SEN support"),
-    ),
+    *(_school_outcome(*row) for row in _SCHOOL_OUTCOMES),
     LaitMeasure(
         short="16-17YroldSEN_ET",
         first_year=2018,

@@ -47,12 +47,15 @@ def run_ingest(paths: list[Path], warehouse: Path) -> list:
     for column in ("file", "source", "rows", "status"):
         table.add_column(column, justify="right" if column == "rows" else "left")
     for r in results:
-        colour = {"loaded": "green", "skipped": "dim", "failed": "red", "quarantined": "yellow"}[r.status]
+        colour = {"loaded": "green", "skipped": "dim", "failed": "red", "quarantined": "yellow"}.get(r.status, "yellow")
         table.add_row(Text(r.file), Text(r.source or "?"), f"{r.rows:,}", f"[{colour}]{r.status}[/]")
     out.print(table)
     for r in results:
         if r.status in ("failed", "quarantined"):
             console.print(Text(r.message, style="red"), highlight=False)
+        elif r.status == "unknown" or r.message.startswith("warning:"):  # unknown files; what a release lacks
+            console.print(Text(r.message if r.status == "unknown" else f"{r.file}: {r.message}", style="yellow"),
+                          highlight=False)
     return results
 
 
@@ -75,6 +78,9 @@ def ingest(paths: tuple[Path, ...]) -> None:
     failed = [r for r in results if r.status in ("failed", "quarantined")]
     if not results:
         raise SendScorecardError(f"No data files found in {', '.join(map(str, paths or [config.raw_dir()]))}.")
+    if all(r.status == "unknown" for r in results):
+        raise SendScorecardError(f"None of the {len(results)} files in {', '.join(map(str, paths or [config.raw_dir()]))} "
+                                 "is a known source (listed above with the source each looks most like).")
     if failed:
         raise SendScorecardError(f"{len(failed)} of {len(results)} files could not be loaded (reasons above); "
                                  "the warehouse keeps its previous data for those sources.")

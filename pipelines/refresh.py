@@ -39,6 +39,7 @@ from pipelines.ingest.loader import (
     load_raw_file,
     plan_files,
 )
+from pipelines.ingest.releases import mark_superseded
 from pipelines.ingest.sen2.load import expected_la_numbers, load_sen2, sen2_inputs
 from pipelines.ingest.sources import SourceSpec
 from pipelines.jobs import dbt_models_exist, write_outputs
@@ -68,6 +69,8 @@ class RefreshSummary:
     skipped: list[str] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
     refusals: dict[str, str] = field(default_factory=dict)  # refused file -> the reason, in one sentence
+    not_known: list[str] = field(default_factory=list)  # files of no known source (with the nearest)
+    warnings: list[str] = field(default_factory=list)  # e.g. what a newer release no longer carries
     stage_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     snapshot: str | None = None
@@ -77,7 +80,8 @@ class RefreshSummary:
 
     def sentence(self) -> str:
         sources = (f"{len(self.loaded)} file(s) loaded, {len(self.skipped)} unchanged, "
-                   f"{len(self.quarantined)} refused")
+                   f"{len(self.quarantined)} refused"
+                   + (f", {len(self.not_known)} not a known source" if self.not_known else ""))
         who = f" (started by {self.started_by})"
         if self.status == "unchanged":
             return f"Refresh {self.run_id}{who}: {self.message}; the published warehouse is up to date ({sources})."
@@ -91,6 +95,8 @@ class RefreshSummary:
         """The sentence, the refused files with their reasons and the RAG changes, for notifications."""
         lines = [self.sentence()]
         lines += [f"Refused: {self.refusals.get(name) or name}" for name in self.quarantined]
+        lines += [f"Not a known source: {message}" for message in self.not_known]
+        lines += [f"Warning: {message}" for message in self.warnings]
         lines += [f"RAG change: {change}" for change in self.rag_changes]
         return "\n".join(lines)
 
@@ -196,13 +202,19 @@ class RefreshRun:
                         ensure_meta(con)
                         results = [load_raw_file(con, raw, spec) for raw, spec, _ in
                                    plan_files([self.raw_dir], only=only) if spec is not None and spec.table == only.table]
+                        if only.grain:  # the marks once more, the new rows committed (as ingest_paths)
+                            mark_superseded(con, only)
                 finally:
                     con.close()
             _quarantine_unreadable(build, results, self.run_id)
             self.results += results
             for r in results:
-                if r.status == "loaded":
+                if r.status == "unknown":  # not a known source: listed with the nearest, never refused
+                    self.summary.not_known.append(r.message)
+                elif r.status == "loaded":
                     self.summary.loaded.append(r.file)
+                    if r.message.startswith("warning:"):  # e.g. an LA a newer release no longer carries
+                        self.summary.warnings.append(f"{r.file}: {r.message}")
                 elif r.status == "skipped":
                     self.summary.skipped.append(r.file)
                 else:

@@ -116,7 +116,68 @@ def test_reloading_everything_changes_nothing(real_warehouse, tmp_path, real_dat
     try:
         counts = con.execute("select count(*) from raw.lait_indicators").fetchall()
         results = ingest_paths(con, [real_data])
-        assert {r.status for r in results} == {"skipped"}
+        assert {r.status for r in results} == {"skipped", "unknown"}  # unknown: the zip's supporting files
         assert con.execute("select count(*) from raw.lait_indicators").fetchall() == counts
+    finally:
+        con.close()
+
+
+def test_three_ehcp_editions_newest_release_wins_where_they_overlap(con):
+    layouts = con.execute("select distinct layout, release from raw.ehcp_main_table order by 1").fetchall()
+    assert layouts == [("2019 edition (SEN2_MI.csv; long descriptive names)", "ehcp-plans-2019/SEN2_MI"),
+                       ("2023 edition (sen2_mi.csv; snake_case)", "ehcp-plans-2023/sen2_mi")]
+    # which release the marts take for each year is tested on fct_kpi_values (test_kpi_models_real)
+    # nothing is deleted: the superseded figures stay with their release
+    superseded = dict(con.execute("""select release, count(distinct time_period) from raw.ehcp_main_table
+        where is_superseded and target_source = 'ehcp_timeliness' group by 1""").fetchall())
+    # 2014-2018 re-published in the 2023 edition, 2019-2022 in the 2025 release
+    assert superseded == {"ehcp-plans-2019/SEN2_MI": 5, "ehcp-plans-2023/sen2_mi": 4}
+    # the same measure under three spellings: England 2018 new plans within 20 weeks (excluding exceptions)
+    values = dict(con.execute("""select release, value from raw.ehcp_main_table where time_period = '2018'
+        and geographic_level = 'National' and measure = 'plans_issued_20_weeks_ex'""").fetchall())
+    assert values["ehcp-plans-2019/SEN2_MI"] == 27111
+
+
+def test_release_zip_members_of_no_known_source_are_listed(real_data):
+    from pipelines.ingest.loader import plan_files
+
+    planned = plan_files([real_data / "dfe" / "ehcp-plans-2025"])
+    unknown = {r.file.split("!")[-1]: r.message for _, _, r in planned if r is not None}
+    assert set(unknown) == {"supporting-files/sen2_dmo_dco.csv",
+                            "supporting-files/SEND Tribunals and appeal rate 2014-2024.csv"}
+    assert all("is not a known source, so it was not loaded; the nearest is" in m for m in unknown.values())
+    assert sum(spec is not None for _, spec, _ in planned) == 12
+
+
+def test_a_layout_of_no_known_edition_is_refused_with_its_columns_and_the_nearest(real_data, tmp_path):
+    text = (real_data / "dfe" / "ehcp-plans-2019" / "SEN2_MI.csv").read_text()
+    header, body = text.split("\n", 1)
+    renamed = header.replace("ehc_new_plans_in_20_weeks_excluding_exception_cases", "ehc_20wk_excl")
+    (tmp_path / "SEN2_MI.csv").write_text(renamed + "\n" + body)
+    con = connect_warehouse(tmp_path / "w.duckdb")
+    try:
+        [result] = ingest_paths(con, [tmp_path / "SEN2_MI.csv"])
+    finally:
+        con.close()
+    assert result.status == "failed"
+    assert "matches none of the known layouts" in result.message and "ehc_20wk_excl" in result.message
+    assert "nearest layout is the 2019 edition" in result.message
+    assert "'ehc_new_plans_in_20_weeks_excluding_exception_cases'" in result.message
+
+
+def test_a_second_download_of_a_release_file_loads(real_data, tmp_path):
+    import zipfile
+
+    data = zipfile.ZipFile(real_data / "dfe" / "ehcp-plans-2025" / "education-health-and-care-plans_2025.zip"
+                           ).read("data/timeliness_20_week.csv")
+    (tmp_path / "timeliness_20_week (1).csv").write_bytes(data)
+    (tmp_path / "notes.csv").write_text("requests_received_in_year,remark\n1,a\n")
+    con = connect_warehouse(tmp_path / "w.duckdb")
+    try:
+        results = {r.file: r for r in ingest_paths(con, [tmp_path])}
+        assert results["timeliness_20_week (1).csv"].status == "loaded"
+        assert results["notes.csv"].status == "unknown"
+        assert "EHC plans release: requests" in results["notes.csv"].message
+        assert con.execute("select count(*) from meta.file_loads where status = 'unknown'").fetchall() == [(1,)]
     finally:
         con.close()

@@ -74,6 +74,23 @@ def test_s5_is_recomputed_from_the_published_numerator_and_denominator(con):
     assert value == round(100 * numerator / denominator, 1)
 
 
+def test_s5_runs_from_2014_with_the_newest_release_winning_where_editions_overlap(con):
+    rows = con.execute("""select period_key, value, numerator, denominator, release from marts.fct_kpi_values
+        where kpi_id = 'S5' and geo_code = ? and is_preferred order by period_key""", [STOCKPORT]).fetchall()
+    assert [r[0] for r in rows] == [str(y) for y in range(2014, 2025)]
+    releases = {r[0]: r[4] for r in rows}
+    assert {releases[str(y)] for y in range(2014, 2019)} == {"ehcp-plans-2023/sen2_mi"}
+    assert {releases[str(y)] for y in range(2019, 2025)} == {"education-health-and-care-plans_2025"}
+    for period, value, numerator, denominator, release in rows:
+        raw = one(con, f"""select sum(value) filter (measure = 'plans_issued_20_weeks_ex'),
+            sum(value) filter (measure = 'plans_issued_den_ex') from raw.{
+            'ehcp_timeliness' if release.endswith('2025') else 'ehcp_main_table'}
+            where release = ? and time_period = ? and new_la_code = ? and breakdown_topic = 'All EHC plans issued'""",
+                  [release, period, STOCKPORT])
+        assert (numerator, denominator) == raw
+        assert value == round(100 * numerator / denominator, 1)
+
+
 def test_stockport_2024_benchmarks_are_the_published_region_and_england(con):
     value, region, england, previous = one(con, """select value, region_value, england_value, previous_value
         from marts.fct_kpi_benchmarks where la_code = ? and kpi_id = 'S5' and period_key = '2024'""", [STOCKPORT])
@@ -122,12 +139,19 @@ def test_a_target_of_60_percent_keeps_s5_red_and_names_the_target(built, tmp_pat
 
 # --- LAIT's method, recomputed independently in polars from the raw tables --------------------------
 
-# LAIT measure -> (KPI, how LAIT's "YYYY" maps to our period key, polarity)
+# LAIT measure -> (KPI, how LAIT's "YYYY" maps to our period key, polarity): every benchmarked KPI whose
+# preferred source is LAIT, and S5_inc, whose figures come from the EHC plans releases
 LAIT_MEASURES = {
+    "SEN_TotSENSuP": ("S3", "academic", "Context"),
     "SEN_TotStat": ("S4", "academic", "Context"),
     "SEN_EHC_All_20wks": ("S5_inc", "calendar", "High"),
+    "SEN_AppealableDec": ("S12_rate", "calendar", "Low"),
+    "NEW_KS2_RWM_Sen_W/Osta": ("E1", "academic", "High"),
     "NEW_KS2_RWM_Sen_Withsta": ("E2", "academic", "High"),
+    "SEN_WoStat_AVG_Attain8_Score": ("E3", "academic", "High"),
     "SEN_Stat_AVG_Attain8_Score": ("E4", "academic", "High"),
+    "SEN_WoStat_AVG_Prog8_Score": ("E5", "academic", "High"),
+    "SEN_Stat_AVG_Prog8_Score": ("E6", "academic", "High"),
     "16-17YroldSEN_ET": ("P2", "financial", "High"),
 }
 
@@ -146,8 +170,10 @@ def _band(value: float, cuts: tuple[float, float, float], polarity: str) -> str:
     return "ABCD"[quarter - 1] if polarity == "Low" else "DCBA"[quarter - 1]
 
 
-def lait_method(raw: duckdb.DuckDBPyConnection, measure: str) -> pl.DataFrame:
-    """SN average, count reported, rank and quartile band per LA and period, the LAIT way."""
+def lait_method(raw: duckdb.DuckDBPyConnection, measure: str, groupings: str = "current") -> pl.DataFrame:
+    """SN average, count reported, rank and quartile band per LA and period, the LAIT way: the current
+    SN groupings (the vintage published last) for every year; with groupings="in_force", the vintage
+    in force at the period's end instead."""
     kpi, kind, polarity = LAIT_MEASURES[measure]
     values = query_frame(raw, """select new_la_code as la_code, cast(years as integer) as year, value
         from raw.lait_indicators where measure_short = ? and geographic_level = 'Local authority'""", [measure])
@@ -159,6 +185,8 @@ def lait_method(raw: duckdb.DuckDBPyConnection, measure: str) -> pl.DataFrame:
         period_key, period_end = _period(year, kind)
         in_force = vintages.filter(pl.col("valid_from") <= pl.lit(period_end).str.to_date())
         vintage = (in_force if in_force.height else vintages)["vintage"].to_list()[-1 if in_force.height else 0]
+        if groupings == "current":
+            vintage = vintages["vintage"].to_list()[-1]
         year_values = values.filter(pl.col("year") == year).drop("year")
         known = year_values.drop_nulls("value")
         neighbours = groups.filter(pl.col("vintage") == vintage).join(
@@ -204,3 +232,23 @@ def test_benchmarks_match_lait_method_for_every_la_and_year(con, measure):
     assert joined.height > 1000
     if LAIT_MEASURES[measure][2] != "Context":
         assert joined["national_rank_ours"].drop_nulls().len() == published.height
+
+
+@pytest.mark.parametrize("measure", ["SEN_EHC_All_20wks", "16-17YroldSEN_ET"])
+def test_sn_average_in_force_uses_the_groupings_of_the_period(con, measure):
+    expected = lait_method(con, measure, groupings="in_force").select(
+        "la_code", "period_key", "sn_average", "sn_count_reported")
+    ours = query_frame(con, """select la_code, period_key, sn_average_in_force, sn_count_in_force
+        from marts.fct_kpi_benchmarks where kpi_id = ?""", [LAIT_MEASURES[measure][0]])
+    joined = expected.join(ours, on=["la_code", "period_key"], how="inner")
+    assert joined.height > 1000
+    assert joined.filter((pl.col("sn_count_reported").fill_null(0) != pl.col("sn_count_in_force").fill_null(0))
+                         | ((pl.col("sn_average") - pl.col("sn_average_in_force")).abs() > 1e-9)).height == 0
+
+
+def test_stockport_s5_inc_2024_sn_average_is_lait_s_and_names_the_groupings(con):
+    average, count, groupings, in_force = one(con, """select sn_average, sn_count_reported, sn_groupings,
+        sn_average_in_force from marts.fct_kpi_benchmarks where la_code = ? and kpi_id = 'S5_inc'
+        and period_key = '2024'""", [STOCKPORT])
+    assert round(average, 2) == 36.48 and groupings == "May 2025 groupings"
+    assert round(in_force, 1) == 41.4  # the 2021 groupings, in force for 2024: what the scorecard showed before

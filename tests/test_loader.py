@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from pipelines.ingest.loader import connect_warehouse, ingest_paths
-from tests.test_readers import timeliness_csv
+from tests.test_readers import HEADER, timeliness_csv
 
 
 @pytest.fixture
@@ -58,7 +58,14 @@ def test_truncated_copy_fails_and_table_keeps_its_rows(warehouse, tmp_path):
     assert logged and "truncated" in logged[0][1]
 
 
-def test_new_version_replaces_the_periods_it_covers(warehouse, tmp_path):
+def current(con: duckdb.DuckDBPyConnection, measure: str = "pc_plans_issued_20_weeks_ex") -> list[tuple]:
+    return con.execute(
+        """select time_period, new_la_code, value from raw.ehcp_timeliness
+        where measure = ? and breakdown_topic = 'All EHC plans issued' and not is_superseded order by 1, 2""",
+        [measure]).fetchall()
+
+
+def test_corrected_copy_of_the_same_release_supersedes_and_keeps_the_old_rows(warehouse, tmp_path):
     first = tmp_path / "v1" / "timeliness_20_week.csv"
     first.parent.mkdir()
     first.write_bytes(timeliness_csv(["10,9,5,5,50,55.6"]))
@@ -68,10 +75,101 @@ def test_new_version_replaces_the_periods_it_covers(warehouse, tmp_path):
     second.write_bytes(timeliness_csv(["10,9,6,6,60,66.7"]))
     [result] = ingest_paths(warehouse, [second])
     assert result.status == "loaded"
-    values = warehouse.execute(
-        "select value, file_sha256 from raw.ehcp_timeliness where measure = 'pc_plans_issued_20_weeks_ex'"
-    ).fetchall()
-    assert values == [(66.7, result.sha256)]
+    assert current(warehouse) == [("2024", "E08000007", 66.7)]
+    both = warehouse.execute(
+        """select value, is_superseded from raw.ehcp_timeliness where measure = 'pc_plans_issued_20_weeks_ex'
+        order by value""").fetchall()
+    assert both == [(55.6, True), (66.7, False)]  # nothing deleted
+
+
+def release_csv(rows: list[tuple[str, str, str, str]]) -> bytes:
+    """A timeliness file: (year, LA code, LA number, 20-week % excluding exceptions) per row."""
+    lines = [HEADER] + [
+        f"{year},Calendar year,Local authority,E92000001,England,E12000002,North West,{code},{number},LA {number},"
+        f"All EHC plans issued,All EHC plans issued,10,10,5,5,50,{pct}" for year, code, number, pct in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+OLD = [("2022", "E08000007", "356", "40"), ("2023", "E08000007", "356", "41"),
+       ("2022", "E08000003", "352", "30"), ("2023", "E08000003", "352", "31")]
+NEW = [("2023", "E08000007", "356", "44"), ("2024", "E08000007", "356", "45"),
+       ("2023", "E08000003", "352", "33"), ("2024", "E08000003", "352", "34")]
+NEWEST_VALUES = [("2022", "E08000003", 30.0), ("2022", "E08000007", 40.0), ("2023", "E08000003", 33.0),
+                 ("2023", "E08000007", 44.0), ("2024", "E08000003", 34.0), ("2024", "E08000007", 45.0)]
+
+
+def test_v1_v2_v1_ends_on_the_newest_release(warehouse, tmp_path):
+    v1, v2 = tmp_path / "2023_release", tmp_path / "2024_release"
+    for folder, rows in ((v1, OLD), (v2, NEW)):
+        folder.mkdir()
+        (folder / "timeliness_20_week.csv").write_bytes(release_csv(rows))
+    ingest_paths(warehouse, [v1])
+    ingest_paths(warehouse, [v2])
+    assert current(warehouse) == NEWEST_VALUES
+    # the older release again, also as a byte-different copy (CRLF line ends): nothing the marts use changes
+    [again] = ingest_paths(warehouse, [v1])
+    assert again.status == "skipped"
+    copy = tmp_path / "copy_2023" / "timeliness_20_week.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(release_csv(OLD).replace(b"\n", b"\r\n"))
+    [older] = ingest_paths(warehouse, [copy])
+    assert older.status == "loaded"
+    assert "a newer release already loaded covers 2023" in older.message
+    assert current(warehouse) == NEWEST_VALUES
+    assert warehouse.execute("select count(*) from raw.ehcp_timeliness").fetchall()[0][0] == 3 * 4 * 6
+
+
+@pytest.mark.parametrize("order", ["archive_first", "release_first", "one_scan"])
+def test_archive_and_release_folders_end_on_the_newest_whatever_the_order(warehouse, tmp_path, order):
+    archive, release = tmp_path / "archive", tmp_path / "2025_release"
+    for folder, rows in ((archive, OLD), (release, NEW)):
+        folder.mkdir()
+        (folder / "timeliness_20_week.csv").write_bytes(release_csv(rows))
+    scans = {"archive_first": [[archive], [release]], "release_first": [[release], [archive]],
+             "one_scan": [[tmp_path], [tmp_path]]}[order]
+    for paths in scans:
+        ingest_paths(warehouse, paths)
+    assert current(warehouse) == NEWEST_VALUES
+    if order == "one_scan":  # files in sub-folders of the scanned folder carry the sub-folder in their release
+        releases = {r[0] for r in warehouse.execute("select distinct release from raw.ehcp_timeliness").fetchall()}
+        assert releases == {"archive/timeliness_20_week", "2025_release/timeliness_20_week"}
+
+
+def test_newer_release_without_an_la_keeps_it_and_warns(warehouse, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "timeliness_20_week.csv").write_bytes(release_csv(OLD))
+    (tmp_path / "b" / "timeliness_20_week.csv").write_bytes(release_csv([r for r in NEW if r[:3] != ("2023", "E08000003", "352")]))
+    ingest_paths(warehouse, [tmp_path / "a"])
+    [result] = ingest_paths(warehouse, [tmp_path / "b"])
+    assert result.status == "loaded"
+    assert "does not carry 1 geography an older release had (E08000003 LA 352)" in result.message
+    assert "2022" in result.message  # the period only the older release has
+    assert ("2023", "E08000003", 31.0) in current(warehouse)  # Manchester's 2023 stays from the older release
+    logged = warehouse.execute("select message from meta.file_loads where status = 'loaded' order by loaded_at").fetchall()
+    assert "E08000003" in logged[-1][0]
+
+
+LOOKUP = ("new_la_code,la_name,date_of_operation,date_of_termination,parent_geography_code,entity_code,"
+          "entity_description,status,old_la_code\n")
+STOCKPORT = "E08000007,Stockport,01/01/2009,,E12000002,E08,Metropolitan Districts,live,356\n"
+MANCHESTER = "E08000003,Manchester,01/01/2009,,E12000002,E08,Metropolitan Districts,live,352\n"
+OTHERS = "".join(f"E0900000{i},London {i},01/01/2009,,E12000007,E09,London Boroughs,live,30{i}\n" for i in range(1, 6))
+
+
+def test_la_lookup_without_an_la_never_drops_it(warehouse, tmp_path):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old" / "la_lookup.csv").write_text(LOOKUP + STOCKPORT + MANCHESTER + OTHERS)
+    (tmp_path / "new" / "la_lookup.csv").write_text(LOOKUP + STOCKPORT.replace("Stockport", "Stockport MBC") + OTHERS)
+    ingest_paths(warehouse, [tmp_path / "old"])
+    [result] = ingest_paths(warehouse, [tmp_path / "new"])
+    assert result.status == "loaded"
+    assert "E08000003 Manchester" in result.message
+    names = warehouse.execute(
+        "select new_la_code, la_name from raw.la_reference where not is_superseded and new_la_code like 'E08%' "
+        "order by 1").fetchall()
+    assert names == [("E08000003", "Manchester"), ("E08000007", "Stockport MBC")]
 
 
 def test_bad_file_among_good_ones_does_not_stop_the_rest(warehouse, tmp_path):

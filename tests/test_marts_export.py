@@ -3,6 +3,8 @@ the scorecard workbook, and `sql` on a warehouse without marts."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 from click.testing import CliRunner
@@ -14,6 +16,7 @@ from pipelines.ingest.loader import connect_warehouse
 from pipelines.reports.marts_export import (
     EXPORTED_MARTS,
     WORKBOOK,
+    _write_workbook,
     exports_dir,
     table_name,
     write_mart_exports,
@@ -49,6 +52,39 @@ def test_every_refresh_output_of_the_marts_is_parquet_and_excel_tables(warehouse
         n = query(warehouse, f"select count(*) as n from marts.{mart}")[0]["n"]
         assert ws.max_row == n + 1
         assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+
+
+def test_the_generated_workbook_holds_each_value_as_openpyxl_reads_it_and_no_formula(tmp_path):
+    frame = pl.DataFrame({
+        "kpi_id": ["=1+2", "-x", "@SUM(A1)", "a < b & c > d\x07"],
+        "value": [1.5, -2.0, None, float("nan")],
+        "exact": [2.9999999999999996, 1e-7, 123456789.125, 0.0],
+        "n": pl.Series([1, None, -3, 40_000], dtype=pl.Int32),
+        "when": [dt.date(2025, 3, 31), dt.date(1900, 1, 1), None, dt.date(2000, 2, 29)],
+        "at": [dt.datetime(2025, 3, 31, 12, 30), None, None, None],
+        "flag": [True, False, None, True],
+        "tags": [["a", "b"], [], None, ["=c"]],
+    })
+    _write_workbook({"fct_scorecard": frame, "dim_la": frame.head(0)}, tmp_path / "w.xlsx")
+    wb = load_workbook(tmp_path / "w.xlsx")
+    ws = wb["fct_scorecard"]
+    assert [c.value for c in ws[1]] == frame.columns
+    column = {name: [c.value for c in ws[letter][1:]] for name, letter in zip(frame.columns, "ABCDEFGH", strict=True)}
+    assert column["kpi_id"] == ["'=1+2", "'-x", "'@SUM(A1)", "a < b & c > d"]
+    assert column["value"] == [1.5, -2.0, None, None]
+    assert column["exact"] == [2.9999999999999996, 1e-7, 123456789.125, 0]
+    assert column["n"] == [1, None, -3, 40_000]
+    assert column["when"] == [dt.datetime(2025, 3, 31), dt.datetime(1900, 1, 1), None, dt.datetime(2000, 2, 29)]
+    assert ws["E2"].number_format == "yyyy-mm-dd"
+    assert column["at"] == [dt.datetime(2025, 3, 31, 12, 30), None, None, None]
+    assert column["flag"] == [True, False, None, True]
+    assert column["tags"] == ['["a", "b"]', "[]", None, '["=c"]']
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+    table = ws.tables["Scorecard"]
+    assert table.ref == "A1:H5" and [c.name for c in table.tableColumns] == frame.columns
+    assert ws.freeze_panes == "A2"
+    empty = wb["dim_la"]
+    assert [c.value for c in empty[1]] == frame.columns and empty.max_row == 1
 
 
 def test_the_scorecard_workbook_has_excel_tables_over_its_data_sheets(warehouse, tmp_path):

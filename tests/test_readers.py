@@ -109,8 +109,11 @@ def test_gzip_and_zip_members_are_read_in_memory(tmp_path):
         "education-health-and-care-plans_2099.zip!supporting-files/other.csv",
     ]
     assert {m.release for m in members} == {"education-health-and-care-plans_2099"}
-    planned = plan_files([release])  # the unknown supporting file is skipped, not an error
-    assert [spec.table for _, spec, _ in planned] == ["ehcp_timeliness"]
+    planned = plan_files([release])  # the unknown supporting file is listed, not an error
+    assert [spec.table for _, spec, _ in planned if spec] == ["ehcp_timeliness"]
+    [unknown] = [result for _, spec, result in planned if not spec]
+    assert unknown.status == "unknown" and unknown.message.startswith(
+        "education-health-and-care-plans_2099.zip!supporting-files/other.csv is not a known source")
 
 
 def test_truncated_file_fails_with_the_row(tmp_path):

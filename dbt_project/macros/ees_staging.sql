@@ -2,11 +2,30 @@
     KPI source shares, so int_kpi_source_values can union them.
 
     breakdown: an expression naming the row's filter combination as one string, e.g.
-    "breakdown_topic || '|' || breakdown"; kpi_source_measures.csv matches on it. -#}
-{% macro ees_staging(table_name, breakdown, january_snapshot=false) -%}
+    "breakdown_topic || '|' || breakdown"; kpi_source_measures.csv matches on it.
+    filters: the filter columns the breakdown reads (so a source that was never loaded is an empty
+    set of the same columns). Only the current rows of each release are read (current_rows).
+    older_layouts: also read the rows of earlier editions' main table (raw.ehcp_main_table) that the
+    alias table maps onto this table (target_source); where editions overlap the newest release's
+    rows are the current ones (pipelines/ingest/releases.py). -#}
+{% macro ees_staging(table_name, breakdown, filters, january_snapshot=false, older_layouts=false) -%}
+{%- set columns = ees_raw_columns(filters) -%}
 with source as (
 
-    select * from {{ source('raw', table_name) }}
+    select
+        {%- for name, type in columns %}
+        current_release.{{ name }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from ({{ current_rows(table_name, columns) }}) as current_release
+    {%- if older_layouts %}
+    union all
+    select
+        {%- for name, type in columns %}
+        older_edition.{{ name }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from ({{ current_rows('ehcp_main_table', columns + [['target_source', dbt.type_string()]]) }}) as older_edition
+    where older_edition.target_source = '{{ table_name }}'
+    {%- endif %}
 
 ),
 
@@ -33,6 +52,7 @@ typed as (
         source.value_status,
         source.value_raw,
         source.release,
+        source.release_order,
         source.source_file,
         source.source_row
     from source
@@ -58,6 +78,7 @@ select
     value_status,
     value_raw,
     release,
+    release_order,
     source_file,
     source_row
 from typed

@@ -7,7 +7,8 @@
       (num / den * ratio_scale, rounded to the catalogue's decimal places), else the published
       value is kept as published;
     - the status is the worst status of the inputs used (value_statuses.csv orders them), so a KPI
-      computed from a suppressed input is suppressed; a missing component makes the value missing. -#}
+      computed from a suppressed input is suppressed; a missing component makes the value missing;
+    - a numerator or denominator is NULL unless every component of it is usable (never a partial sum). -#}
 {% macro kpi_values_for_family(family) -%}
 with mapping as (
 
@@ -132,7 +133,11 @@ assessed as (
         or aggregated.n_numerator_found < expected_components.n_numerator_expected
         or aggregated.n_denominator_found < expected_components.n_denominator_expected
             as has_missing_component,
-        expected_components.n_value_expected
+        expected_components.n_value_expected,
+        -- a suppressed or unavailable component makes a summed numerator or denominator unknown,
+        -- never a partial sum (so the pooled SN rate leaves that LA out)
+        aggregated.n_numerator_usable = expected_components.n_numerator_expected as numerator_complete,
+        aggregated.n_denominator_usable = expected_components.n_denominator_expected as denominator_complete
     from aggregated
     inner join expected_components
         on
@@ -174,8 +179,8 @@ select
     valued.period_end,
     valued.period_seq,
     cast(valued.kpi_value as {{ type_double() }}) as value,
-    case when valued.has_ratio_inputs then valued.numerator_sum end as numerator,
-    case when valued.has_ratio_inputs then valued.denominator_sum end as denominator,
+    case when valued.has_ratio_inputs and valued.numerator_complete then valued.numerator_sum end as numerator,
+    case when valued.has_ratio_inputs and valued.denominator_complete then valued.denominator_sum end as denominator,
     case when valued.has_published_value then valued.value_sum end as published_value,
     case
         when valued.kpi_value is null and valued.has_missing_component then 'missing'

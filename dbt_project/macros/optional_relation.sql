@@ -42,3 +42,37 @@
     {%- set database = target.database if target.database is defined else none -%}
     {{ return(api.Relation.create(database=database, schema=schema, identifier=identifier)) }}
 {%- endmacro %}
+
+
+{#- The current rows of a raw national table (design.md section 8): every release stays in raw, and
+    the rows a newer release superseded are left out. A table that was never loaded (a drop-zone
+    without that source) is an empty set of `columns` ([name, type] pairs), so any subset of sources
+    builds; int_source_loads says which sources were not loaded. -#}
+{% macro current_rows(table_name, columns) -%}
+    {%- set relation = source('raw', table_name) -%}
+    {%- set found = none -%}
+    {%- if execute -%}
+        {%- set found = adapter.get_relation(
+            database=relation.database, schema=relation.schema, identifier=relation.identifier) -%}
+    {%- endif -%}
+    {%- if found is not none -%}
+    select * from {{ relation }}
+    where not coalesce(is_superseded, false)
+    {%- else -%}
+    {{ select_optional(relation, columns) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The columns every EES tidy raw table has (pipelines/ingest/sources.py), plus the given filters. -#}
+{% macro ees_raw_columns(filters) -%}
+    {%- set columns = [] -%}
+    {%- for name in ['time_period', 'time_identifier', 'geographic_level', 'country_code', 'region_code',
+                     'region_name', 'new_la_code', 'old_la_code', 'la_name'] + filters + ['measure', 'value_raw',
+                     'value_status', 'release', 'source_file', 'file_sha256', 'release_order'] -%}
+        {%- do columns.append([name, dbt.type_string()]) -%}
+    {%- endfor -%}
+    {%- do columns.append(['value', type_double()]) -%}
+    {%- do columns.append(['source_row', dbt.type_bigint()]) -%}
+    {{ return(columns) }}
+{%- endmacro %}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.config import REFERENCE_DIR
 from pipelines.errors import SourceFormatError
 from pipelines.ingest.rawfile import RawFile, read_csv_text
 from pipelines.ingest.sources import EES_DROPPED_COLUMNS, EES_GEOGRAPHY_COLUMNS, SourceSpec, detect_source
@@ -78,3 +79,69 @@ def read_ees_metadata(source: RawFile | Path, spec: SourceSpec | None = None) ->
     return frame.rename({c: c.strip().lower() for c in frame.columns}).with_columns(
         pl.lit(dataset).alias("dataset")
     )
+
+
+# --- the main table of earlier EHC plans releases ----------------------------------------------------------
+
+LAYOUTS_FILE = REFERENCE_DIR / "ehcp_main_table_layouts.csv"
+UNMAPPED = "unmapped"
+
+
+def main_table_layouts() -> pl.DataFrame:
+    """The alias table (data, not code): for each known layout of the older EHC plans main table, which
+    column means which measure of which current table. A new spelling is a new row."""
+    frame = pl.read_csv(LAYOUTS_FILE, infer_schema=False)
+    return frame.with_columns(pl.col("column").str.strip_chars().str.to_lowercase(), pl.col("required") == "true")
+
+
+def match_layout(file: str, columns: list[str], layouts: pl.DataFrame) -> str:
+    """The layout whose required columns the file has; else an error naming the file's columns and
+    the layout it came closest to."""
+    present = {c.strip().lower() for c in columns}
+    scored = []
+    for (layout,), rows in layouts.group_by("layout", maintain_order=True):
+        required = set(rows.filter(pl.col("required"))["column"].to_list())
+        if required <= present:
+            return layout
+        known = set(rows["column"].to_list())
+        scored.append((len(known & present), layout, sorted(required - present)))
+    hits, nearest, missing = max(scored)
+    raise SourceFormatError(
+        file,
+        "matches none of the known layouts of the EHC plans main table. Its columns are: "
+        + ", ".join(c for c in columns if c != "source_row")
+        + f". The nearest layout is the {nearest} ({hits} of its columns present), which also needs "
+        + ", ".join(f"'{c}'" for c in missing)
+        + f". If this is a new spelling, add its columns to {LAYOUTS_FILE.name}.",
+    )
+
+
+def read_ehcp_main_table(source: RawFile | Path, spec: SourceSpec | None = None) -> pl.DataFrame:
+    """Read the main table of an earlier EHC plans release (sen2_mi.csv, SEN2_MI.csv) into the long raw
+    layout, each column mapped by the alias table onto the measure of today's release it means
+    (`target_source`, `measure`, breakdown); columns no layout maps stay, as target `unmapped`."""
+    raw = source if isinstance(source, RawFile) else RawFile.from_path(source)
+    spec = spec or detect_source(raw.base_name, raw.name)
+    frame = read_csv_text(raw)
+    spec.check_header(raw.name, [c for c in frame.columns if c != "source_row"])
+    layouts = main_table_layouts()
+    layout = match_layout(raw.name, [c for c in frame.columns if c != "source_row"], layouts)
+    frame = frame.rename({c: c.strip().lower() for c in frame.columns if c != "source_row"})
+    frame = frame.drop([c for c in EES_DROPPED_COLUMNS if c in frame.columns]).with_columns(
+        [pl.lit(None, pl.String).alias(c) for c in EES_GEOGRAPHY_COLUMNS if c not in frame.columns])
+    index = ["source_row", *EES_GEOGRAPHY_COLUMNS]
+    long = frame.unpivot(index=index, on=[c for c in frame.columns if c not in index],
+                         variable_name="source_column", value_name="value_raw")
+    # "NULL" is how the 2019 edition marks items that did not exist yet (statements after 2014)
+    long = long.with_columns(pl.when(pl.col("value_raw").str.strip_chars() == "NULL").then(pl.lit("x"))
+                             .otherwise(pl.col("value_raw")).alias("value_cell"))
+    long = split_value_column(long, "value_cell", file=raw.name, column_name_column="source_column")
+    mapping = layouts.filter(pl.col("layout") == layout).select(
+        pl.col("column").alias("source_column"), "target_source", "measure", "breakdown_topic", "breakdown")
+    long = long.join(mapping, on="source_column", how="left").with_columns(
+        pl.col("target_source").fill_null(UNMAPPED),
+        pl.coalesce("measure", "source_column").alias("measure"),
+        pl.lit(layout).alias("layout"),
+    )
+    return long.select(*EES_GEOGRAPHY_COLUMNS, "breakdown_topic", "breakdown", "target_source", "measure",
+                       "source_column", "layout", "value_raw", "value", "value_status", "source_row")

@@ -7,7 +7,10 @@ table exactly as it was and is recorded in meta.file_loads with the reason.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import datetime as dt
+import io
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,8 +19,8 @@ import duckdb
 import polars as pl
 
 from pipelines.config import DUCKDB_STORAGE_VERSION, scorecard_la
-from pipelines.errors import SendScorecardError
-from pipelines.ingest.ees import read_ees_csv, read_ees_metadata, read_ees_xlsx
+from pipelines.errors import SendScorecardError, UnknownSourceError
+from pipelines.ingest.ees import read_ees_csv, read_ees_metadata, read_ees_xlsx, read_ehcp_main_table
 from pipelines.ingest.la_reference import bundled_la_reference, read_la_reference
 from pipelines.ingest.lait import read_lait_dictionary, read_lait_indicators, read_lait_la_list
 from pipelines.ingest.load_log import LoadResult, _record, ensure_meta, table_exists
@@ -29,12 +32,17 @@ from pipelines.ingest.local import (
     read_local_training,
 )
 from pipelines.ingest.neighbours import read_statistical_neighbours
-from pipelines.ingest.rawfile import RawFile, expand_paths, open_raw_files
+from pipelines.ingest.rawfile import RawFile, decode_text, expand_paths, open_raw_files
+from pipelines.ingest.releases import coverage, mark_superseded, release_order
+from pipelines.ingest.row_keys import refuse_unkeyable_rows
 from pipelines.ingest.sen2.load import expected_la_numbers, is_sen2_input, load_sen2, sen2_inputs
-from pipelines.ingest.sources import SourceSpec, detect_source
+from pipelines.ingest.sources import SourceSpec, detect_source, nearest_source
 from pipelines.ingest.targets import read_targets
 
 log = logging.getLogger(__name__)
+
+# Readers whose LA rows are keyed by new_la_code: un-keyable rows are refused row by row.
+KEYED_BY_LA_CODE = ("ees_csv", "ees_xlsx", "ehcp_main_table")
 
 
 def connect_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -53,9 +61,26 @@ def connect_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyCon
         raise SendScorecardError(f"The warehouse {path} could not be opened for writing: {exc}") from exc
 
 
+def add_release_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Raw tables written before releases were kept get the release columns (every row current)."""
+    for (table,) in con.execute("""select t.table_name from information_schema.tables as t
+            where t.table_schema = 'raw' and not exists (select 1 from information_schema.columns as c
+            where c.table_schema = 'raw' and c.table_name = t.table_name and c.column_name = 'is_superseded')
+            """).fetchall():
+        con.execute(f'alter table raw."{table}" add column if not exists release_order varchar')
+        con.execute(f'alter table raw."{table}" add column is_superseded boolean default false')
+
+
+def current_only(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The where clause that leaves out superseded rows (none in a table loaded before releases were kept)."""
+    has = con.execute("select count(*) from information_schema.columns where table_schema = 'raw' "
+                      "and table_name = ? and column_name = 'is_superseded'", [table]).fetchall()[0][0]
+    return "where not coalesce(is_superseded, false)" if has else ""
+
+
 def _la_reference(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
     if table_exists(con, "raw", "la_reference"):
-        frame = con.sql("select * from raw.la_reference").pl()
+        frame = con.sql(f"select * from raw.la_reference {current_only(con, 'la_reference')}").pl()
         if frame.height:
             return frame
     return bundled_la_reference()
@@ -67,6 +92,7 @@ def read_source(raw: RawFile, spec: SourceSpec, con: duckdb.DuckDBPyConnection |
         "ees_csv": lambda: read_ees_csv(raw, spec),
         "ees_xlsx": lambda: read_ees_xlsx(raw, spec),
         "ees_metadata": lambda: read_ees_metadata(raw, spec),
+        "ehcp_main_table": lambda: read_ehcp_main_table(raw, spec),
         "lait": lambda: read_lait_indicators(raw, _la_reference(con) if con else bundled_la_reference()),
         "lait_dictionary": lambda: read_lait_dictionary(raw),
         "lait_la_list": lambda: read_lait_la_list(raw),
@@ -83,12 +109,17 @@ def read_source(raw: RawFile, spec: SourceSpec, con: duckdb.DuckDBPyConnection |
     return readers[spec.family]()
 
 
-def with_lineage(frame: pl.DataFrame, raw: RawFile, loaded_at: dt.datetime) -> pl.DataFrame:
+def with_lineage(frame: pl.DataFrame, raw: RawFile, loaded_at: dt.datetime,
+                 spec: SourceSpec | None = None) -> pl.DataFrame:
+    """The file's lineage on every row; with `spec`, also its release's publication order."""
+    order = release_order(frame, spec, raw.release, loaded_at) if spec is not None and spec.grain else None
     return frame.with_columns(
         pl.lit(raw.name).alias("source_file"),
         pl.lit(raw.sha256).alias("file_sha256"),
         pl.lit(raw.release, pl.String).alias("release"),
         pl.lit(loaded_at).alias("loaded_at"),
+        pl.lit(order, pl.String).alias("release_order"),
+        pl.lit(False).alias("is_superseded"),
     )
 
 
@@ -110,7 +141,9 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
                                strict=True):
             if name not in existing:
                 con.execute(f'alter table raw.{spec.table} add column "{name}" {_duck_type(dtype[1])}')
-        if spec.replace_by:
+        if spec.grain:
+            pass  # nothing is deleted: older releases' rows are marked superseded after the insert
+        elif spec.replace_by:
             keys = ", ".join(f'"{c}"' for c in spec.replace_by)
             con.execute(
                 f"delete from raw.{spec.table} where ({keys}) in (select distinct ({keys}) from incoming)"
@@ -120,6 +153,8 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
         else:
             con.execute(f"delete from raw.{spec.table}")
         con.execute(f"insert into raw.{spec.table} by name select * from incoming")
+        if spec.grain:
+            mark_superseded(con, spec)
     finally:
         con.unregister("incoming")
 
@@ -132,11 +167,16 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
     """Load one file in one transaction; on any error the table is left as it was."""
     started = dt.datetime.now()
     result = LoadResult(file=raw.name, source=spec.table, status="loaded", sha256=raw.sha256)
+    add_release_columns(con)
     if already_loaded(con, spec, raw.sha256):
         result.status, result.message = "skipped", "already loaded (same content)"
         return result
     try:
-        frame = with_lineage(read_source(raw, spec, con), raw, started)
+        frame = read_source(raw, spec, con)
+        refused = None
+        if spec.family in KEYED_BY_LA_CODE:
+            frame, refused = refuse_unkeyable_rows(con, spec, frame, raw.name, raw.sha256, _la_reference(con))
+        frame = with_lineage(frame, raw, started, spec)
         # Quality gate (issue 5): validate before the raw table changes; a failing file is quarantined.
         from pipelines.quality.gates import validate_before_load
 
@@ -150,6 +190,11 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
         try:
             write_table(con, spec, frame)
             result.rows = frame.height
+            notes = [refused.sentence(raw.name, refused.count + frame["source_row"].n_unique())] if refused else []
+            if spec.grain:
+                notes.append(coverage(con, spec, raw.sha256).sentence(raw.release))
+            notes = [n.removeprefix("warning: ").rstrip(".") for n in notes if n]
+            result.message = ("warning: " + "; ".join(notes) + ".") if notes else ""
             _record(con, result, raw.release, started)
             con.execute("commit")
         except BaseException:
@@ -173,24 +218,52 @@ def plan_files(paths: Iterable[Path], only: SourceSpec | None = None,
     With `only`, just that source's files are read (by name) and nothing else is reported.
     """
     planned = []
-    for path in expand_paths(list(paths)):
+    for root, path in _files_with_roots(paths):
         if is_sen2_input(path):  # SEN2 returns stream through their own loader (ingest_paths)
             continue
         if only and not (path.name.lower().endswith(".zip") or only.matches_name(path.name)):
             continue
         try:
             for raw in open_raw_files(path, only.matches_name if only else lambda name: True):
+                raw = _with_folder_release(raw, root, path)
                 try:
                     planned.append((raw, detect_source(raw.base_name, raw.name), None))
-                except SendScorecardError as exc:
-                    if raw.release:  # supporting files inside a release zip: not data we use
-                        log.info("skipped %s: %s", raw.name, exc)
-                        continue
-                    raise
+                except UnknownSourceError:
+                    # never silent: listed in the summary with the source it looks most like
+                    planned.append((None, None, LoadResult(file=raw.name, source=None, status="unknown",
+                                                           message=unknown_file_message(raw))))
         except SendScorecardError as exc:
             planned.append((None, None, LoadResult(file=path.name, source=None, status="failed", message=str(exc))))
     planned.sort(key=lambda item: item[1].load_order if item[1] else -1)
     return planned
+
+
+def unknown_file_message(raw: RawFile) -> str:
+    """'x.csv is not a known source; the nearest is ...': by header when it is a CSV, else by name."""
+    header: list[str] = []
+    if raw.base_name.lower().endswith((".csv", ".csv.gz")):
+        try:
+            header = next(csv.reader(io.StringIO(decode_text(raw)[:20_000])), [])
+        except (SendScorecardError, csv.Error):
+            header = []
+    spec, why = nearest_source(raw.base_name, header)
+    return (f"{raw.name} is not a known source, so it was not loaded; the nearest is {spec.title} "
+            f"({spec.table}, file name like /{spec.name_pattern}/) {why}.")
+
+
+def _files_with_roots(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
+    return [(Path(root), path) for root in paths for path in expand_paths([Path(root)])]
+
+
+def _with_folder_release(raw: RawFile, root: Path, path: Path) -> RawFile:
+    """A loose file in a sub-folder of the scanned folder takes the sub-folder into its release label
+    (`2025_release/timeliness_20_week`), so copies of one file from two releases can be told apart."""
+    if raw.release is None or "!" in raw.name or not root.is_dir():
+        return raw
+    folder = path.parent.relative_to(root).as_posix() if path.parent != root else ""
+    if not folder or folder == ".":
+        return raw
+    return dataclasses.replace(raw, release=f"{path.parent.name}/{raw.release}")
 
 
 def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
@@ -214,6 +287,9 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
         results.append(result)
         if on_file:
             on_file(result)
+    # The marks once more over everything this run loaded, each table's new rows now committed.
+    for spec in {spec.table: spec for raw, spec, failure in planned if spec is not None and spec.grain}.values():
+        mark_superseded(con, spec)
     # SEN2 person-level returns (XML or flat export) load after the other local extracts.
     expected = expected_la_numbers(scorecard_la()) if returns else None
     for files in returns:

@@ -1,6 +1,9 @@
 -- Every published cell a KPI is built from (kpi_source_measures.csv), from all KPI sources, in one
 -- shape: geography, typed period, value and status, and the source's lineage. An LA is keyed by its
 -- current code (stg_reference__local_authorities.current_la_code), whichever code the file used.
+-- Where releases overlap, the newest release that covers the geography and period wins
+-- (design.md section 8): the staging models leave out rows a newer release superseded, and
+-- here the same applies once an LA's old and new codes are one (release_order, latest first).
 {%- set kpi_sources = [
     'stg_ehcp__timeliness',
     'stg_ehcp__caseload',
@@ -30,6 +33,7 @@ with source_values as (
         value,
         value_status,
         release,
+        release_order,
         source_file,
         source_row
     from {{ ref(model) }}
@@ -56,37 +60,76 @@ local_authorities as (
         current_la_code
     from {{ ref('stg_reference__local_authorities') }}
 
+),
+
+keyed as (
+
+    select
+        source_values.source,
+        source_values.measure,
+        source_values.breakdown,
+        source_values.geo_level,
+        coalesce(local_authorities.current_la_code, source_values.geo_code) as geo_code,
+        source_values.geo_code as published_geo_code,
+        source_values.period_key,
+        source_values.period_type,
+        source_values.period_label,
+        source_values.period_start,
+        source_values.period_end,
+        source_values.period_seq,
+        source_values.value,
+        source_values.value_status,
+        source_values.release,
+        source_values.release_order,
+        source_values.source_file,
+        source_values.source_row
+    from source_values
+    inner join mapped_measures
+        on
+            source_values.source = mapped_measures.source
+            and source_values.measure = mapped_measures.measure
+            and source_values.breakdown = mapped_measures.breakdown
+    left join local_authorities
+        on
+            source_values.geo_level = 'la'
+            and source_values.geo_code = local_authorities.la_code
+    where
+        source_values.geo_level in ('la', 'region', 'england')
+        and source_values.geo_code is not null
+        and source_values.period_key is not null
+
+),
+
+ranked as (
+
+    select
+        *,
+        dense_rank() over (
+            partition by source, geo_level, geo_code, period_key
+            order by coalesce(release_order, '') desc
+        ) as release_rank
+    from keyed
+
 )
 
 select
-    source_values.source,
-    source_values.measure,
-    source_values.breakdown,
-    source_values.geo_level,
-    coalesce(local_authorities.current_la_code, source_values.geo_code) as geo_code,
-    source_values.geo_code as published_geo_code,
-    source_values.period_key,
-    source_values.period_type,
-    source_values.period_label,
-    source_values.period_start,
-    source_values.period_end,
-    source_values.period_seq,
-    source_values.value,
-    source_values.value_status,
-    source_values.release,
-    source_values.source_file,
-    source_values.source_row
-from source_values
-inner join mapped_measures
-    on
-        source_values.source = mapped_measures.source
-        and source_values.measure = mapped_measures.measure
-        and source_values.breakdown = mapped_measures.breakdown
-left join local_authorities
-    on
-        source_values.geo_level = 'la'
-        and source_values.geo_code = local_authorities.la_code
-where
-    source_values.geo_level in ('la', 'region', 'england')
-    and source_values.geo_code is not null
-    and source_values.period_key is not null
+    source,
+    measure,
+    breakdown,
+    geo_level,
+    geo_code,
+    published_geo_code,
+    period_key,
+    period_type,
+    period_label,
+    period_start,
+    period_end,
+    period_seq,
+    value,
+    value_status,
+    release,
+    release_order,
+    source_file,
+    source_row
+from ranked
+where release_rank = 1

@@ -99,9 +99,30 @@ targets_in_force as (
 
 ),
 
+kpi_source_loads as (
+
+    select distinct
+        measures.kpi_id,
+        measures.source,
+        coalesce(loads.is_loaded, false) as is_loaded
+    from {{ ref('kpi_source_measures') }} as measures
+    left join {{ ref('int_source_loads') }} as loads
+        on measures.source = loads.source
+
+),
+
+-- sources_not_loaded: the KPI's national sources when none of them was ever loaded (design.md
+-- section 8: any subset of sources builds; the KPI shows "No data (source not loaded: ...)")
 kpis_with_sources as (
 
-    select distinct kpi_id from {{ ref('kpi_source_measures') }}
+    select
+        kpi_id,
+        case
+            when max(case when is_loaded then 1 else 0 end) = 0
+                then {{ dbt.listagg('source', "', '", 'order by source') }}
+        end as sources_not_loaded
+    from kpi_source_loads
+    group by kpi_id
 
 ),
 
@@ -206,6 +227,7 @@ select
     catalogue.decimal_places,
     catalogue.is_benchmarked,
     kpis_with_sources.kpi_id is not null as has_national_source,
+    case when local_values.kpi_id is null then kpis_with_sources.sources_not_loaded end as sources_not_loaded,
     case when local_choice.uses_local then local_values.period_key else latest.period_key end as period_key,
     case when local_choice.uses_local then local_values.period_label else latest.period_label end as period_label,
     case when local_choice.uses_local then local_values.value else benchmarks.value end as value,

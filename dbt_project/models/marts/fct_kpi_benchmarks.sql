@@ -1,4 +1,6 @@
--- Every LA's value of every KPI and period with its benchmarks.
+-- Every LA's value of every KPI and period with its benchmarks (design.md section 4). sn_average is
+-- LAIT's: over the current SN groupings for every period (sn_groupings names them);
+-- sn_average_in_force uses the groupings in force for the period.
 select
     la_code,
     kpi_id,
@@ -13,6 +15,11 @@ select
     sn_count_reported,
     sn_average,
     sn_pooled_rate,
+    sn_groupings,
+    sn_vintage_in_force,
+    sn_count_in_force,
+    sn_average_in_force,
+    sn_pooled_rate_in_force,
     region_code,
     region_value,
     england_value,

@@ -148,47 +148,67 @@ select
     n_ranked,
     quartile_band,
     rag_status,
-    rag_status || ': ' || case
-        when rag_status = 'No data' and period_key is null and not has_national_source
-            then 'no national source; local data for this measure has not been supplied yet'
-        when rag_status = 'No data' and period_key is null
-            then 'no figure has been published for any LA yet'
-        when rag_status = 'No data' and value_status = 'suppressed'
-            then 'the ' || period_label || ' figure is suppressed (c) to protect confidentiality'
-        when rag_status = 'No data'
-            then 'no figure for ' || period_label || ' (' || replace(value_status, '_', ' ') || ')'
-        when polarity = 'Context'
-            then value_text || ' is a context measure, shown for information and not rated'
-        when target is not null and margin_to_target >= -1e-9
-            then value_text || ' meets the target of ' || target_text
-        when target is not null and rag_status = 'Green'
-            then
-                value_text || ' is ' || missed_word || ' the target of ' || target_text
-                || ' by no more than the ' || tolerance_text || ' (very close to being achieved)'
-        when target is not null
-            then
-                value_text || ' is ' || missed_word || ' the target of ' || target_text
-                || ' by more than the ' || tolerance_text
-        when not coalesce(compare_without_target, false)
-            then 'no target and no benchmark; a ' || unit || ' is not compared with other areas, which differ in size'
-        when not is_benchmarked
-            then 'no target and no benchmark; this measure is not published for other areas to compare with'
-        when against_region is null and against_england is null
-            then 'no target and no benchmark; no regional or England figure is published to compare with'
-        when against_england is null
-            then value_text || ' is ' || region_word || ' ' || region_phrase || '; no England figure is published'
-        when against_region is null
-            then value_text || ' is ' || england_word || ' ' || england_phrase || '; no regional figure is published'
-        when region_word = england_word
-            then value_text || ' is ' || region_word || ' both ' || region_phrase || ' and ' || england_phrase
+    case
+        when rag_status = 'No data' and sources_not_loaded is not null
+            then 'No data (source not loaded: ' || sources_not_loaded || ')'
         else
-            value_text || ' is ' || region_word || ' ' || region_phrase
-            || ' and ' || england_word || ' ' || england_phrase
-    end
-    || case
-        when rag_status in ('Green', 'Amber', 'Red') and target is null and polarity = 'Low'
-            then ' (lower is better)'
-        else ''
+            rag_status || ': ' || case
+                when rag_status = 'No data' and period_key is null and not has_national_source
+                    then 'no national source; local data for this measure has not been supplied yet'
+                when rag_status = 'No data' and period_key is null
+                    then 'no figure has been published for any LA yet'
+                when rag_status = 'No data' and value_status = 'suppressed'
+                    then 'the ' || period_label || ' figure is suppressed (c) to protect confidentiality'
+                when rag_status = 'No data'
+                    then 'no figure for ' || period_label || ' (' || replace(value_status, '_', ' ') || ')'
+                when polarity = 'Context'
+                    then value_text || ' is a context measure, shown for information and not rated'
+                when target is not null and margin_to_target >= -1e-9
+                    then value_text || ' meets the target of ' || target_text
+                when target is not null and rag_status = 'Green'
+                    then
+                        value_text || ' is ' || missed_word || ' the target of ' || target_text
+                        || ' by no more than the ' || tolerance_text || ' (very close to being achieved)'
+                when target is not null
+                    then
+                        value_text || ' is ' || missed_word || ' the target of ' || target_text
+                        || ' by more than the ' || tolerance_text
+                when not coalesce(compare_without_target, false)
+                    then
+                        'no target and no benchmark; a '
+                        || unit
+                        || ' is not compared with other areas, which differ in size'
+                when not is_benchmarked
+                    then 'no target and no benchmark; this measure is not published for other areas to compare with'
+                when against_region is null and against_england is null
+                    then 'no target and no benchmark; no regional or England figure is published to compare with'
+                when against_england is null
+                    then
+                        value_text
+                        || ' is '
+                        || region_word
+                        || ' '
+                        || region_phrase
+                        || '; no England figure is published'
+                when against_region is null
+                    then
+                        value_text
+                        || ' is '
+                        || england_word
+                        || ' '
+                        || england_phrase
+                        || '; no regional figure is published'
+                when region_word = england_word
+                    then value_text || ' is ' || region_word || ' both ' || region_phrase || ' and ' || england_phrase
+                else
+                    value_text || ' is ' || region_word || ' ' || region_phrase
+                    || ' and ' || england_word || ' ' || england_phrase
+            end
+            || case
+                when rag_status in ('Green', 'Amber', 'Red') and target is null and polarity = 'Low'
+                    then ' (lower is better)'
+                else ''
+            end
     end as rag_reason,
     case
         when value_status = 'low_reliability' then 'The value rests on inputs flagged as of low reliability'

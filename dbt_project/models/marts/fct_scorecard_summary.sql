@@ -35,7 +35,9 @@ counted as (
         count(case when rag_status = 'Context' then 1 end) as n_context,
         count(case when rag_status = 'No data' and period_key is not null then 1 end)
             as n_no_data_published,
-        count(case when rag_status = 'No data' then 1 end) as n_to_be_defined
+        count(case when rag_status = 'No data' then 1 end) as n_to_be_defined,
+        count(case when coalesce(rag_reason, '') like 'No data (source not loaded:%' then 1 end)
+            as n_source_not_loaded
     from headline
     group by reporting_period, reporting_date, la_code
 
@@ -68,5 +70,12 @@ select
     || cast(n_not_rated as {{ dbt.type_string() }}) || ' not rated (no target and no benchmark), '
     || cast(n_context as {{ dbt.type_string() }}) || ' context. '
     || {{ count_of_measures('n_to_be_defined') }}
-    || ' to be further defined, or where data will be supplied soon.' as summary_sentence
+    || ' to be further defined, or where data will be supplied soon.'
+    || case
+        when n_source_not_loaded > 0
+            then
+                ' ' || {{ count_of_measures('n_source_not_loaded') }}
+                || ' of these because their source was not loaded.'
+        else ''
+    end as summary_sentence
 from counted

@@ -46,68 +46,22 @@ years as (
 
 flows as (
 
+    -- the casework flows of seeds/local_kpi_measures.csv, by the calendar year of their events
     select
         years.census_year,
-        sum(
-            case
-                when requests.is_request and extract(year from requests.received_date) = years.census_year then 1 else 0
-            end
-        )
-            as requests_received,
-        sum(
-            case
-                when
-                    requests.is_new_plan and extract(year from requests.plan_start_date) = years.census_year
-                    then 1
-                else 0
-            end
-        )
-            as new_plans,
-        sum(
-            case
-                when
-                    requests.is_new_plan and extract(year from requests.plan_start_date) = years.census_year
-                    and requests.is_within_20_weeks then 1
-                else 0
-            end
-        ) as new_plans_within,
-        sum(
-            case
-                when
-                    requests.is_new_plan and extract(year from requests.plan_start_date) = years.census_year
-                    and not requests.is_exception then 1
-                else 0
-            end
-        ) as new_plans_ex,
-        sum(
-            case
-                when
-                    requests.is_new_plan and extract(year from requests.plan_start_date) = years.census_year
-                    and not requests.is_exception and requests.is_within_20_weeks then 1
-                else 0
-            end
-        ) as new_plans_within_ex,
-        sum(
-            case
-                when
-                    requests.is_request and requests.is_mediation
-                    and extract(year from requests.received_date) = years.census_year then 1
-                else 0
-            end
-        ) as mediation,
-        sum(
-            case
-                when
-                    requests.is_request and requests.is_tribunal
-                    and extract(year from requests.received_date) = years.census_year then 1
-                else 0
-            end
-        ) as tribunal
+        measures.kpi_id,
+        measures.measure,
+        coalesce(sum(events.numerator), 0) as numerator,
+        case when measures.unit = 'percent' then coalesce(sum(events.denominator), 0) end as denominator
     from years
-    cross join requests
     cross join returns
-    where years.census_year < extract(year from returns.extract_date)
-    group by years.census_year
+    cross join {{ ref('local_kpi_measures') }} as measures
+    left join {{ ref('int_sen2__request_events') }} as events
+        on
+            measures.measure = events.measure
+            and extract(year from events.event_date) = years.census_year
+    where measures.is_casework_flow and years.census_year < extract(year from returns.extract_date)
+    group by years.census_year, measures.kpi_id, measures.measure, measures.unit
 
 ),
 
@@ -171,56 +125,11 @@ measures as (
 
     select
         census_year,
-        'S10' as kpi_id,
-        'requests_received' as measure,
+        kpi_id,
+        measure,
         'calendar_year' as period_type,
-        requests_received as numerator,
-        cast(null as bigint) as denominator
-    from flows
-    union all
-    select
-        census_year,
-        'S9' as kpi_id,
-        'new_plans_issued' as measure,
-        'calendar_year' as period_type,
-        new_plans as numerator,
-        null as denominator
-    from flows
-    union all
-    select
-        census_year,
-        'S5_inc' as kpi_id,
-        'pct_within_20_weeks_incl_exceptions' as measure,
-        'calendar_year' as period_type,
-        new_plans_within as numerator,
-        new_plans as denominator
-    from flows
-    union all
-    select
-        census_year,
-        'S5' as kpi_id,
-        'pct_within_20_weeks_excl_exceptions' as measure,
-        'calendar_year' as period_type,
-        new_plans_within_ex as numerator,
-        new_plans_ex as denominator
-    from flows
-    union all
-    select
-        census_year,
-        'S11' as kpi_id,
-        'mediation_cases' as measure,
-        'calendar_year' as period_type,
-        mediation as numerator,
-        null as denominator
-    from flows
-    union all
-    select
-        census_year,
-        'S12' as kpi_id,
-        'tribunal_appeals' as measure,
-        'calendar_year' as period_type,
-        tribunal as numerator,
-        null as denominator
+        numerator,
+        denominator
     from flows
     union all
     select

@@ -1,6 +1,6 @@
 -- Monthly and rolling-12-month figures from the latest SEN2 return, with the definitions of
 -- int_sen2__annual_kpis (so a rolling 12 months ending in December is that calendar year's figure):
--- S10 requests received, S9 new active_plans, S5_inc / S5 plans within 20 weeks (including / excluding
+-- S10 requests received, S9 new plans, S5_inc / S5 plans within 20 weeks (including / excluding
 -- Week20 exceptions), S11 / S12 requests with mediation / a tribunal appeal, each in the month of
 -- its date; S6 people with a plan at each month end. Months run from the first request to the month
 -- of the return's extract date (the last one cut at the extract date); a rolling window is given
@@ -51,82 +51,27 @@ calendar as (
 
 ),
 
-events as (
-
-    select
-        'S10' as kpi_id,
-        'requests_received' as measure,
-        received_date as event_date,
-        1 as numerator,
-        cast(null as integer) as denominator
-    from requests
-    where is_request
-    union all
-    select
-        'S9' as kpi_id,
-        'new_plans_issued' as measure,
-        plan_start_date as event_date,
-        1 as numerator,
-        null as denominator
-    from requests
-    where is_new_plan
-    union all
-    select
-        'S5_inc' as kpi_id,
-        'pct_within_20_weeks_incl_exceptions' as measure,
-        plan_start_date as event_date,
-        case when is_within_20_weeks then 1 else 0 end as numerator,
-        1 as denominator
-    from requests
-    where is_new_plan
-    union all
-    select
-        'S5' as kpi_id,
-        'pct_within_20_weeks_excl_exceptions' as measure,
-        plan_start_date as event_date,
-        case when is_within_20_weeks then 1 else 0 end as numerator,
-        1 as denominator
-    from requests
-    where is_new_plan and not is_exception
-    union all
-    select
-        'S11' as kpi_id,
-        'mediation_cases' as measure,
-        received_date as event_date,
-        1 as numerator,
-        null as denominator
-    from requests
-    where is_request and is_mediation
-    union all
-    select
-        'S12' as kpi_id,
-        'tribunal_appeals' as measure,
-        received_date as event_date,
-        1 as numerator,
-        null as denominator
-    from requests
-    where is_request and is_tribunal
-
-),
-
 measures as (
 
-    select distinct
-        kpi_id,
-        measure
-    from events
+    -- the casework flows of seeds/local_kpi_measures.csv
+    select
+        measures.kpi_id,
+        measures.measure,
+        measures.unit
+    from {{ ref('local_kpi_measures') }} as measures
+    where measures.is_casework_flow
 
 ),
 
 per_month as (
 
     select
-        kpi_id,
+        measure,
         {{ month_start('event_date') }} as month,
         sum(numerator) as numerator,
         sum(denominator) as denominator
-    from events
-    group by kpi_id, {{ month_start('event_date') }}
+    from {{ ref('int_sen2__request_events') }}
+    group by measure, {{ month_start('event_date') }}
 
 ),
 
@@ -138,25 +83,13 @@ monthly as (
         calendar.month,
         calendar.ref,
         coalesce(per_month.numerator, 0) as numerator,
-        case when measures.kpi_id in ('S5', 'S5_inc') then coalesce(per_month.denominator, 0) end as denominator
+        case when measures.unit = 'percent' then coalesce(per_month.denominator, 0) end as denominator
     from measures
     cross join calendar
     left join per_month
         on
-            measures.kpi_id = per_month.kpi_id
+            measures.measure = per_month.measure
             and calendar.month = cast(per_month.month as date)
-
-),
-
-windowed as (
-
-    select
-        *,
-        sum(numerator) over twelve as numerator_12,
-        sum(denominator) over twelve as denominator_12,
-        count(*) over twelve as months_in_window
-    from monthly
-    window twelve as (partition by kpi_id order by month rows between 11 preceding and current row)
 
 ),
 
@@ -178,28 +111,7 @@ active as (
 
 all_rows as (
 
-    select
-        kpi_id,
-        measure,
-        month,
-        'month' as period_type,
-        month as period_start,
-        ref as period_end,
-        numerator,
-        denominator
-    from windowed
-    union all
-    select
-        kpi_id,
-        measure,
-        month,
-        'rolling_12_months' as period_type,
-        {{ dbt.dateadd('month', -11, 'month') }} as period_start,
-        ref as period_end,
-        numerator_12 as numerator,
-        denominator_12 as denominator
-    from windowed
-    where months_in_window = 12
+    {{ month_and_rolling_12_months('monthly', ['kpi_id', 'measure']) }}
     union all
     select
         'S6' as kpi_id,

@@ -1,2 +1,3 @@
 -- Requests for an EHC needs assessment and the disputes they led to (calendar years).
-{{ ees_staging('ehcp_requests', "breakdown_topic || '|' || breakdown") }}
+{{ ees_staging('ehcp_requests', "breakdown_topic || '|' || breakdown", ['breakdown_topic', 'breakdown'],
+    older_layouts=true) }}

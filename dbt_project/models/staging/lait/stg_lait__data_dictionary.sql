@@ -2,7 +2,12 @@
 -- and decimal places as LAIT publishes them.
 with source as (
 
-    select * from {{ source('raw', 'lait_data_dictionary') }}
+    {%- set columns = [] %}
+    {%- for name in ['measure_short', 'measure_code', 'topic', 'measure', 'chart_title', 'polarity', 'y_axis_name',
+                     'dps', 'year_type', 'no_quartile', 'description', 'release'] %}
+    {%- do columns.append([name, dbt.type_string()]) %}
+    {%- endfor %}
+    {{ current_rows('lait_data_dictionary', columns + [['source_row', dbt.type_bigint()]]) }}
 
 ),
 

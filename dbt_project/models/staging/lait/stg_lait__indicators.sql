@@ -8,7 +8,14 @@
 -- Multi-year ranges ("2014-16", "2013/14-15/16") and "0" are left out: no KPI uses them.
 with source as (
 
-    select * from {{ source('raw', 'lait_indicators') }}
+    {%- set columns = [] %}
+    {%- for name in ['measure_short', 'data_item', 'years', 'la_and_regions', 'lait_region', 'geographic_level',
+                     'new_la_code', 'region_code', 'value_raw', 'value_status', 'release', 'source_file',
+                     'release_order'] %}
+    {%- do columns.append([name, dbt.type_string()]) %}
+    {%- endfor %}
+    {{ current_rows('lait_indicators', columns + [['la_number', dbt.type_bigint()], ['value', type_double()],
+                                                 ['source_row', dbt.type_bigint()]]) }}
 
 ),
 
@@ -77,6 +84,7 @@ typed as (
         value_status,
         value_raw,
         release,
+        release_order,
         source_file,
         source_row,
         version_rank,
@@ -134,6 +142,7 @@ periods as (
         value_status,
         value_raw,
         release,
+        release_order,
         source_file,
         source_row
     from typed
@@ -174,6 +183,7 @@ select
     value_status,
     value_raw,
     release,
+    release_order,
     source_file,
     source_row
 from latest_version

@@ -8,7 +8,12 @@
 -- plans release still uses E10000023 for North Yorkshire in 2024; LAIT uses the new code).
 with source as (
 
-    select * from {{ source('raw', 'la_reference') }}
+    select * from ({{ current_rows('la_reference', [
+        ['new_la_code', dbt.type_string()], ['old_la_code', dbt.type_string()], ['la_name', dbt.type_string()],
+        ['date_of_operation', 'date'], ['date_of_termination', 'date'], ['region_code', dbt.type_string()],
+        ['region_name', dbt.type_string()], ['entity_code', dbt.type_string()],
+        ['entity_description', dbt.type_string()], ['status', dbt.type_string()], ['is_combined', 'boolean'],
+        ['release', dbt.type_string()]]) }}) as loaded
     where not coalesce(is_combined, false)
 
 ),

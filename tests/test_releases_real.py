@@ -1,0 +1,96 @@
+"""Releases over time on the real files (design.md section 8): any subset of sources builds."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from pipelines.refresh import run_refresh
+
+pytestmark = [pytest.mark.real_data, pytest.mark.slow]
+
+STOCKPORT = "E08000007"
+
+
+def test_the_ehcp_release_and_the_la_lookup_alone_publish_s5_for_every_la(real_data, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(real_data / "dfe" / "ehcp-plans-2025" / "education-health-and-care-plans_2025.zip", raw)
+    shutil.copy(real_data / "reference" / "la_lookup.csv", raw)
+    published = tmp_path / "warehouse" / "send.duckdb"
+    summary = run_refresh(raw, published)
+    assert summary.status == "published"
+    assert len(summary.loaded) == 13 and len(summary.not_known) == 2  # the zip's two supporting CSVs
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        las = con.execute("""select count(distinct geo_code) from marts.fct_kpi_values where kpi_id = 'S5'
+            and geo_level = 'la' and period_key = '2024' and is_preferred and value is not null""").fetchall()[0][0]
+        # every LA the release has a rate for: a denominator above 0 in the all-plans row (City of
+        # London and Dorset issued no plans in 2024 excluding exceptions: 0/0 is no rate, not 0%)
+        every_la = con.execute("""select count(distinct new_la_code) from raw.ehcp_timeliness
+            where geographic_level = 'Local authority' and time_period = '2024' and measure = 'plans_issued_den_ex'
+            and breakdown_topic = 'All EHC plans issued' and value > 0""").fetchall()[0][0]
+        assert las == every_la > 140
+        no_plans = con.execute("""select geo_code, value_status from marts.fct_kpi_values where kpi_id = 'S5'
+            and geo_level = 'la' and period_key = '2024' and is_preferred and denominator = 0
+            order by geo_code""").fetchall()
+        assert no_plans == [("E06000059", "unavailable"), ("E09000001", "unavailable")]
+        reasons = dict(con.execute("select kpi_id, rag_reason from marts.fct_scorecard where la_code = ?",
+                                   [STOCKPORT]).fetchall())
+        assert reasons["S4"] == "No data (source not loaded: lait_indicators)"
+        assert reasons["P1"] == "No data (source not loaded: neet_send)"
+        assert reasons["S5"].startswith("Red:")
+        sentence = con.execute("select summary_sentence from marts.fct_scorecard_summary where la_code = ?",
+                               [STOCKPORT]).fetchall()[0][0]
+        not_loaded = con.execute("""select count(*) from marts.fct_scorecard where la_code = ? and is_headline
+            and rag_reason like 'No data (source not loaded:%'""", [STOCKPORT]).fetchall()[0][0]
+        assert not_loaded >= 5
+        assert sentence.endswith(f" {not_loaded} measures of these because their source was not loaded.")
+    finally:
+        con.close()
+
+
+def test_a_neet_file_with_a_placeholder_row_loads_its_las_and_quarantines_the_row(real_data, tmp_path):
+    from pipelines.ingest.loader import connect_warehouse, ingest_paths
+
+    lines = (real_data / "dfe" / "neet-send" / "UD_NEETNK_LA_dashboard_2022_final.csv").read_text().splitlines()
+    fields = lines[-1].split(",")
+    fields[5:10] = ["", "", "", "", "LA demo"]  # region_code, region_name, old_la_code, new_la_code, la_name
+    path = tmp_path / "UD_NEETNK_LA_dashboard_2022_final.csv"
+    path.write_text("\n".join([*lines, ",".join(fields)]) + "\n")
+    assert len(lines) + 1 == 162
+    con = connect_warehouse(tmp_path / "w.duckdb")
+    try:
+        [result] = ingest_paths(con, [path])
+        assert result.status == "loaded"
+        assert result.message.startswith("warning: 1 of 161 file row(s) could not be keyed to an LA")
+        assert "file row 162: LA row 'LA demo' has no LA code" in result.message
+        las = con.execute("""select count(distinct new_la_code) from raw.neet_send
+            where geographic_level = 'Local authority'""").fetchall()[0][0]
+        assert las == 150
+        quarantined = con.execute("""select source_row, description from quarantine.rows
+            where check_name = 'la_row_has_a_known_la_code'""").fetchall()
+        assert quarantined == [(162, "LA row 'LA demo' has no LA code")]
+    finally:
+        con.close()
+
+
+def test_rows_over_the_share_refuse_the_file_naming_the_row_and_code(real_data, tmp_path):
+    from pipelines.ingest.loader import connect_warehouse, ingest_paths
+
+    text = (real_data / "dfe" / "neet-send" / "UD_NEETNK_LA_dashboard_2022_final.csv").read_text()
+    path = tmp_path / "UD_NEETNK_LA_dashboard_2022_final.csv"
+    path.write_text(text.replace(",E08000007,", ",E08999999,").replace(",E08000003,", ",E08999998,"))
+    con = connect_warehouse(tmp_path / "w.duckdb")
+    try:
+        ingest_paths(con, [real_data / "reference" / "la_lookup.csv"])
+        [result] = ingest_paths(con, [path])
+        assert result.status == "failed"
+        assert "2 of 160 file rows cannot be keyed to an LA, more than the 1%" in result.message
+        assert "LA code 'E08999998' is not in the LA reference" in result.message
+        assert con.execute("select count(*) from information_schema.tables where table_name = 'neet_send'"
+                           ).fetchall() == [(0,)]
+    finally:
+        con.close()

@@ -160,11 +160,13 @@ class _People:
         return person
 
 
-def synthesise_return(figures: PublishedFigures, seed: int = 20241) -> list[dict]:
+def synthesise_return(figures: PublishedFigures, seed: int = 20241, until: dt.date | None = None) -> list[dict]:
     """Persons (nested dicts in the XML's shape) whose aggregates equal `figures` (DfE definitions, see
     dbt int_sen2__* models): per calendar year Y, requests received in Y, plans started in Y (all and
     excluding Week20 exceptions) and those within 140 days of the request; mediation and tribunal
-    requests in Y; plans active at each January census date."""
+    requests in Y; plans active at each January census date. With `until` (the extract date) after the
+    last published year, the casework goes on to that date at the last published year's pace (figures
+    not yet published: the months a council reads from its own return first)."""
     rng = np.random.default_rng(seed)
     people = _People(rng, figures.la_number)
     plans: list[_Plan] = []
@@ -219,8 +221,51 @@ def synthesise_return(figures: PublishedFigures, seed: int = 20241) -> list[dict
     last_census = census_date(max(figures.caseload)) if figures.caseload else None
     for plan in plans:
         _finish_plan(plan, rng, last_census)
+    if until is not None and flow_years and until.year > flow_years[-1]:
+        _unpublished_months(figures, people, rng, flow_years[-1], until)
     rng.shuffle(people.persons)
     return people.persons
+
+
+def _unpublished_months(figures: PublishedFigures, people: _People, rng: np.random.Generator, last: int,
+                        until: dt.date) -> None:
+    """Casework from 1 January after the last published year `last` to `until`, at that year's pace:
+    requests spread over the months, as many leading to plans (within 20 weeks, or with a Week20
+    exception, as often as in `last`), a plan started only once its date has come (later ones are still
+    being assessed), and mediation and tribunal requests in the same proportions. Plans start after
+    the January census, so every published caseload stays as it is."""
+    first = dt.date(until.year, 1, 1)
+    share = ((until - first).days + 1) / 365
+    requests = figures.requests.get(last, figures.plans[last])
+    plan_rate = figures.plans[last] / requests if requests else 0.0
+    within_rate = figures.within.get(last, 0) / figures.plans[last] if figures.plans[last] else 0.0
+    exception_rate = 1 - figures.plans_ex.get(last, figures.plans[last]) / figures.plans[last] if figures.plans[
+        last] else 0.0
+    received_now = []
+    for _ in range(round(requests * share)):
+        received = _day(rng, first, until)
+        person = people.new(received)
+        request: dict = {"ReceivedDate": received.isoformat(), "RYA": "0", "RequestMediation": "0",
+                         "RequestTribunal": "0"}
+        if rng.random() < plan_rate:
+            days = int(rng.integers(60, 141)) if rng.random() < within_rate else int(rng.integers(141, 301))
+            start = received + dt.timedelta(days=days)
+            request |= {"RequestSource": str(int(rng.integers(1, 6))), "RequestOutcome": "A",
+                        "RequestOutcomeDate": (received + dt.timedelta(days=min(42, days // 2))).isoformat()}
+            if start <= until:
+                week20 = rng.random() < exception_rate
+                outcome_date = start - dt.timedelta(days=int(rng.integers(0, 15)))
+                request["Assessment"] = {
+                    "AssessmentOutcome": "Y", "AssessmentOutcomeDate": outcome_date.isoformat(),
+                    "AssessmentMediation": "0", "AssessmentTribunal": "0", "OtherMediation": "0",
+                    "OtherTribunal": "0", "Week20": "1" if week20 else "0",
+                    "NamedPlan": {"StartDate": start.isoformat(),
+                                  "PlanDetail": [{"URN": str(int(rng.integers(100000, 150000))),
+                                                  "PlacementRank": "1"}]}}
+        person["Requests"].append(request)
+        received_now.append(person)
+    _disputes(received_now, rng, until.year, round(figures.mediation.get(last, 0) * share),
+              round(figures.tribunal.get(last, 0) * share))
 
 
 def _extra_requests(people: _People, rng: np.random.Generator, year: int, count: int) -> None:
@@ -484,7 +529,7 @@ def write_demo_return(raw_dir: Path, release_zip: Path, la_number: str, extract_
     """The demo LA's SEN2 XML return in `<raw_dir>/local/`, built from its figures in the demo release:
     census reference date of the extract's year, extract date `extract_date`."""
     figures = published_figures(release_zip, la_number)
-    persons = synthesise_return(figures, seed=seed)
+    persons = synthesise_return(figures, seed=seed, until=extract_date)
     reference = census_date(extract_date.year)
     return write_sen2_xml(Path(raw_dir) / "local" / f"sen2_{la_number}_{extract_date:%Y-%m-%d}.xml", persons,
                           la_number, reference, extract_date)

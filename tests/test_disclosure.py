@@ -61,6 +61,7 @@ NOT_COUNTS = (
     re.compile(r"\d+ of \d+"),  # statistical neighbours reporting, rank of LAs ranked
     re.compile(r"count of \d+ or fewer|from 1 to \d+"),  # the threshold itself
     re.compile(r"target of -?[\d.,]+%?|-?[\d.]+ point tolerance"),  # the owner's target, not data
+    re.compile(r"\b20[ -]weeks?\b", re.IGNORECASE),  # the statutory time limit in titles and source names
 )
 
 

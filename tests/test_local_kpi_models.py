@@ -56,7 +56,8 @@ def from_dbt(con) -> pl.DataFrame:
         select local_kpi_id as kpi_id, measure, month, period_type, period_start, period_end,
                cast(numerator as bigint) as numerator, cast(denominator as bigint) as denominator,
                value, value_status, unit
-        from intermediate.int_kpi_values__local""")
+        from intermediate.int_kpi_values__local
+        where source <> 'sen2_requests'""")  # the custom layout's rows (the SEN2 return's: test_sen2_* below)
 
 
 def test_the_build_passes(built):
@@ -105,7 +106,7 @@ def test_scorecard_shows_monthly_values_beside_the_published_ones(con):
     # S5: the published 2024 figure is still the rated value; the newer monthly rolling year is the latest
     s5 = by_kpi["S5"]
     assert s5["source"] == "ehcp_timeliness" and s5["period_label"] == "2024"
-    assert s5["provisional_source"] == "local_ehcp_casework"
+    assert s5["provisional_source"] == "sen2_requests"  # the demo LA's SEN2 return is the preferred casework
     assert s5["provisional_period_label"].startswith("12 months to ")
     assert s5["latest_value"] == s5["provisional_value"]
     assert s5["latest_value_basis"].startswith("provisional: the local figure for 12 months to ")
@@ -121,11 +122,42 @@ def test_scorecard_shows_monthly_values_beside_the_published_ones(con):
     assert not rows["is_stale"].any()
 
 
-def test_scorecard_provisional_value_is_the_latest_scorecard_measure(con, from_dbt):
-    s6 = from_dbt.filter(pl.col("kpi_id") == "S6").sort("month").tail(1)
+def test_scorecard_provisional_value_is_the_latest_scorecard_measure(con):
+    latest = con.execute("""select value from intermediate.int_kpi_values__local
+        where kpi_id = 'S6' and is_scorecard_measure order by period_end desc limit 1""").fetchall()[0][0]
     value = con.execute("select provisional_value from marts.fct_scorecard where la_code = ? and kpi_id = 'S6'",
                         [DEMO_LA]).fetchall()[0][0]
-    assert value == s6["value"][0]
+    assert value == latest
+
+
+CASEWORK_ON_SCORECARD = {"S5": "R12", "S5_inc": "R12", "S6": "END", "S9": "R12", "S10": "R12", "S11": "R12",
+                         "S12": "R12"}
+
+
+def test_sen2_return_is_the_preferred_casework_source(con):
+    """The demo LA has both a SEN2 return and a custom casework extract for the same months: the scorecard's
+    casework figures are the SEN2 return's (int_sen2__monthly_kpis, DfE's definitions), the custom layout's
+    rows stay beside them, not preferred, and S13 (not in SEN2's KPIs here) still comes from the custom layout."""
+    rows = frame(con, "select kpi_id, provisional_value, provisional_source, provisional_period_key "
+                      "from marts.fct_scorecard where la_code = ?", [DEMO_LA])
+    by_kpi = {row["kpi_id"]: row for row in rows.to_dicts()}
+    for kpi, prefix in CASEWORK_ON_SCORECARD.items():
+        row = by_kpi[kpi]
+        assert row["provisional_source"] == "sen2_requests", kpi
+        period_type = "rolling_12_months" if prefix == "R12" else "month_end"
+        sen2 = con.execute("""select value from intermediate.int_sen2__monthly_kpis
+            where kpi_id = ? and period_type = ? and strftime(month, '%Y-%m') = ?""",
+                           [kpi, period_type, row["provisional_period_key"].split("-", 1)[1]]).fetchall()
+        assert sen2 and row["provisional_value"] == sen2[0][0], (kpi, row, sen2)
+        custom = con.execute("""select is_preferred, is_scorecard_measure from intermediate.int_kpi_values__local
+            where kpi_id = ? and period_key = ? and source = 'local_ehcp_casework'""",
+                             [kpi, row["provisional_period_key"]]).fetchall()
+        assert custom == [(False, False)], (kpi, custom)  # kept, not used
+    assert by_kpi["S13"]["provisional_source"] == "local_ehcp_casework"
+    # one preferred value per KPI, geography and period in the warehouse JSNA authors query
+    doubled = con.execute("""select geo_level, geo_code, kpi_id, period_key, count(*) from marts.fct_kpi_values
+        where is_preferred group by all having count(*) > 1 limit 5""").fetchall()
+    assert doubled == []
 
 
 def test_local_values_reach_fct_kpi_values_as_provisional(con):

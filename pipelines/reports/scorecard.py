@@ -304,7 +304,8 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
         else:
             shown = SUPPRESSED_SYMBOL if row.get("provisional_suppressed") else f"{row['provisional_value']:g}"
             flags.append(f"Local monthly figure {shown} for {row['provisional_period_label']}"
-                         f"{trend}: {row['latest_value_basis']}")
+                         f"{trend}: {row['latest_value_basis']}. Local source: "
+                         f"{source_title(row.get('provisional_source'))}")
     if row["value"] is not None and row["value_status"] not in (None, "ok"):
         flags.append("Value status: " + status_words(row["value_status"]))
     if suppressed:

@@ -12,6 +12,12 @@
 -- swayed by one month), the month end for S6, the latest snapshot for S13, the month for the rest.
 --
 -- Period keys: 2025-03 (month), R12-2025-03, AYTD-2025-03, END-2025-03, AT-2025-03-31 (as_at).
+--
+-- Casework from the SEN2 return is preferred: where the LA's SEN2 person-level return
+-- (int_sen2__monthly_kpis, source sen2_requests) gives a casework measure for a period, the same
+-- measure and period from the custom casework layout (local_ehcp_casework) stays, with is_preferred
+-- false and is_scorecard_measure false; the custom layout remains the source for councils without
+-- a SEN2 export, for the months after the return's extract date, and for S13 and LEAD20.
 {%- set local_kpi_models = [
     'int_local__flow_kpis',
     'int_local__stock_kpis',
@@ -32,11 +38,26 @@ with unioned as (
         period_start,
         period_end,
         numerator,
-        denominator
+        denominator,
+        false as is_sen2
     from {{ ref(model) }}
-    {% if not loop.last %}union all
-    {% endif %}
-    {%- endfor %}
+    union all
+    {% endfor -%}
+    -- the SEN2 return's casework measures, under the local KPI of the custom layout (S5_inc -> S5)
+    select
+        measures.local_kpi_id as kpi_id,
+        sen2.measure,
+        sen2.unit,
+        sen2.month,
+        sen2.period_type,
+        sen2.period_start,
+        sen2.period_end,
+        sen2.numerator,
+        sen2.denominator,
+        true as is_sen2
+    from {{ ref('int_sen2__monthly_kpis') }} as sen2
+    inner join {{ ref('local_kpi_measures') }} as measures
+        on sen2.measure = measures.measure
 
 ),
 
@@ -73,7 +94,9 @@ valued as (
             when unioned.unit = 'count' then cast(unioned.numerator as {{ type_double() }})
         end as value,
         coalesce(catalogue_measures.scorecard_period_type = unioned.period_type, false) as is_scorecard_measure,
+        unioned.is_sen2,
         case
+            when unioned.is_sen2 then 'sen2_requests'
             when unioned.kpi_id = 'LEAD20' then 'local_ehcp_casework'
             when unioned.kpi_id like 'S%' then 'local_ehcp_casework'
             when unioned.kpi_id like 'E%' then 'local_exclusions'
@@ -110,6 +133,16 @@ keyed as (
         end as period_label
     from valued
 
+),
+
+preferred as (
+
+    select
+        *,
+        is_sen2 or sum(case when is_sen2 then 1 else 0 end) over same_period = 0 as is_preferred
+    from keyed
+    window same_period as (partition by local_kpi_id, measure, period_key)
+
 )
 
 select
@@ -137,8 +170,9 @@ select
     case when unit = 'percent' then 100 end as ratio_scale,
     1 as precedence,
     cast(null as {{ dbt.type_string() }}) as release,
-    is_scorecard_measure,
+    is_preferred,
+    is_scorecard_measure and is_preferred as is_scorecard_measure,
     lag(period_key) over previous as previous_period_key,
     lag(value) over previous as previous_value
-from keyed
-window previous as (partition by local_kpi_id, measure, period_type order by period_end, month)
+from preferred
+window previous as (partition by source, local_kpi_id, measure, period_type order by period_end, month)

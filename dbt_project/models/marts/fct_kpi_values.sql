@@ -2,7 +2,7 @@
 -- provisional monthly values from the LA's own extracts (int_kpi_values__local, the measures that
 -- show as a catalogue KPI; source_label 'provisional / local'). Where two sources give the same KPI,
 -- geography and period both are kept; is_preferred marks the one used (a published figure wins over
--- a local one for the same period key).
+-- a local one for the same period key, and the SEN2 return over the custom casework layout).
 with national as (
 
     select
@@ -45,7 +45,7 @@ local_values as (
         local_values.published_value,
         local_values.value_status,
         local_values.is_recomputed,
-        published.kpi_id is null as is_preferred,
+        published.kpi_id is null and local_values.is_preferred as is_preferred,
         local_values.precedence,
         cast(case when published.kpi_id is null then 1 else 2 end as bigint) as n_sources,
         local_values.release

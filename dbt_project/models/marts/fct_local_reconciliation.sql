@@ -23,7 +23,8 @@ with local_years as (
         source as local_source
     from {{ ref('int_kpi_values__local') }}
     where
-        period_type = 'rolling_12_months'
+        source = 'local_ehcp_casework'  -- the SEN2 return's own rows come from int_sen2__annual_kpis below
+        and period_type = 'rolling_12_months'
         and kpi_id in (
             select measures.kpi_id from {{ ref('local_kpi_measures') }} as measures
             where measures.reconcile_with_published

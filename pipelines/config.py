@@ -8,6 +8,8 @@ dbt, which runs in dbt_project/, sees the same file.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -43,3 +45,18 @@ def scorecard_la() -> str | None:
     """The LA whose scorecard the refresh writes and whose local extracts are loaded (SEND_SCORECARD_LA:
     code, number or name). No built-in default: None when it is not set (the demo sets it for its LA)."""
     return (os.environ.get("SEND_SCORECARD_LA") or "").strip() or None
+
+
+@contextmanager
+def setting(name: str, value: str) -> Iterator[str]:
+    """The environment variable `name` set to `value` for the duration of the block, then restored (or
+    removed): how a stage points dbt's profiles.yml at its file or folder."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield value
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous

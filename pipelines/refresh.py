@@ -226,16 +226,8 @@ class RefreshRun:
     def dbt_target(self) -> Iterator[Path]:
         """dbt reads the warehouse from SEND_WAREHOUSE (profiles.yml): point it at the build file for
         the stage and restore the variable after, so publish still sees the published path."""
-        build = self.build
-        previous = os.environ.get("SEND_WAREHOUSE")
-        os.environ["SEND_WAREHOUSE"] = str(build)
-        try:
-            yield build
-        finally:
-            if previous is None:
-                os.environ.pop("SEND_WAREHOUSE", None)
-            else:
-                os.environ["SEND_WAREHOUSE"] = previous
+        with config.setting("SEND_WAREHOUSE", str(self.build)):
+            yield self.build
 
     def check_unchanged(self) -> bool:
         """Nothing changed since the published warehouse (files, dbt project, engine versions): the

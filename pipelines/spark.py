@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.config import PROJECT_ROOT
+from pipelines.config import PROJECT_ROOT, setting
 from pipelines.dbt_runner import RunSummary, dbt_build, dbt_run_operation
 from pipelines.errors import SendScorecardError
 
@@ -130,17 +130,10 @@ def duckdb_from_parquet(parquet_dir: Path, warehouse: Path) -> list[str]:
 @contextmanager
 def _spark_environment() -> Iterator[Path]:
     """SEND_SPARK_DIR made absolute for profiles.yml, for the duration of a dbt invocation."""
-    saved = os.environ.get("SEND_SPARK_DIR")
     directory = spark_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    os.environ["SEND_SPARK_DIR"] = str(directory)
-    try:
+    with setting("SEND_SPARK_DIR", str(directory)):
         yield directory
-    finally:
-        if saved is None:
-            os.environ.pop("SEND_SPARK_DIR", None)
-        else:
-            os.environ["SEND_SPARK_DIR"] = saved
 
 
 def build_on_spark(parquet_dir: Path, select: str | None = None, vars: dict | None = None,  # noqa: A002 - dbt's word

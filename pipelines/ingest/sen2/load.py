@@ -134,48 +134,12 @@ def load_sen2(con: duckdb.DuckDBPyConnection, files: list[Path], key: str | byte
         _drop_staging(con)
         memory_limit = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
         con.execute(f"set memory_limit = '{LOAD_MEMORY_LIMIT}'")
-        try:
-            summary = _load_batches(con, reader, sha, started, gate)
-        except _Quarantined:
-            _drop_staging(con)
-            failed, frame = gate[-1]
-            record_result(con, failed, frame)
-            result.status, result.message = "quarantined", failed.message
-            _record(con, result, None, started)
-            result.seconds = (dt.datetime.now() - started).total_seconds()
-            return result
-        except BaseException:
-            _drop_staging(con)
-            raise
+        try:  # batches and the move from staging into raw, all under the cap
+            quarantined = _load_and_move(con, reader, sha, started, gate, result)
         finally:
             con.execute(f"set memory_limit = '{memory_limit}'")
-        con.execute("begin transaction")
-        try:
-            header = reader.header
-            _move_staging(con, header.extract_date)
-            returns = pl.DataFrame([{
-                "la_number": header.la_number, "collection": header.collection, "year": header.year,
-                "reference_date": header.reference_date, "extract_date": header.extract_date,
-                "spec_version": header.spec_version, "software_code": header.software_code,
-                "persons": header.persons, "requests": header.requests}], schema=RETURNS_SCHEMA)
-            _replace(con, "raw.sen2_returns", header.extract_date)
-            _insert(con, "raw.sen2_returns", _lineage(returns, header.extract_date, reader.file, sha, started))
-            _replace(con, "dq.sen2_validation_summary", header.extract_date)
-            _insert(con, "dq.sen2_validation_summary", _lineage(summary, header.extract_date, reader.file, sha,
-                                                                started))
-            result.rows = header.requests
-            broken = summary.filter(pl.col("records") > 0)
-            result.message = (
-                f"SEN2 return of LA {header.la_number} (specification {header.spec_version}, reference date "
-                f"{header.reference_date:%d/%m/%Y}): {header.persons:,} persons, {header.requests:,} requests"
-                + ("; validation: " + ", ".join(f"{r} {n:,}" for r, n in broken.select("rule", "records").iter_rows())
-                   if broken.height else "; every validation rule passed"))
-            _record(con, result, None, started)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            _drop_staging(con)
-            raise
+        if quarantined:
+            return result
         _drop_staging(con)
         if result.status == "loaded" and gate:
             record_result(con, *gate[-1])
@@ -187,6 +151,53 @@ def load_sen2(con: duckdb.DuckDBPyConnection, files: list[Path], key: str | byte
         _record(con, result, None, started)
     result.seconds = (dt.datetime.now() - started).total_seconds()
     return result
+
+
+def _load_and_move(con: duckdb.DuckDBPyConnection, reader, sha: str, started: dt.datetime, gate: list,
+                   result: LoadResult) -> bool:
+    """Gate and stage every batch, then in one transaction replace the extract date's rows by the staged
+    ones and record the load; True when a batch was quarantined (nothing kept, `result` says why)."""
+    try:
+        summary = _load_batches(con, reader, sha, started, gate)
+    except _Quarantined:
+        _drop_staging(con)
+        failed, frame = gate[-1]
+        record_result(con, failed, frame)
+        result.status, result.message = "quarantined", failed.message
+        _record(con, result, None, started)
+        result.seconds = (dt.datetime.now() - started).total_seconds()
+        return True
+    except BaseException:
+        _drop_staging(con)
+        raise
+    con.execute("begin transaction")
+    try:
+        header = reader.header
+        _move_staging(con, header.extract_date)
+        returns = pl.DataFrame([{
+            "la_number": header.la_number, "collection": header.collection, "year": header.year,
+            "reference_date": header.reference_date, "extract_date": header.extract_date,
+            "spec_version": header.spec_version, "software_code": header.software_code,
+            "persons": header.persons, "requests": header.requests}], schema=RETURNS_SCHEMA)
+        _replace(con, "raw.sen2_returns", header.extract_date)
+        _insert(con, "raw.sen2_returns", _lineage(returns, header.extract_date, reader.file, sha, started))
+        _replace(con, "dq.sen2_validation_summary", header.extract_date)
+        _insert(con, "dq.sen2_validation_summary", _lineage(summary, header.extract_date, reader.file, sha,
+                                                            started))
+        result.rows = header.requests
+        broken = summary.filter(pl.col("records") > 0)
+        result.message = (
+            f"SEN2 return of LA {header.la_number} (specification {header.spec_version}, reference date "
+            f"{header.reference_date:%d/%m/%Y}): {header.persons:,} persons, {header.requests:,} requests"
+            + ("; validation: " + ", ".join(f"{r} {n:,}" for r, n in broken.select("rule", "records").iter_rows())
+               if broken.height else "; every validation rule passed"))
+        _record(con, result, None, started)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        _drop_staging(con)
+        raise
+    return False
 
 
 class _Quarantined(Exception):

@@ -91,6 +91,58 @@ def test_s5_runs_from_2014_with_the_newest_release_winning_where_editions_overla
         assert value == round(100 * numerator / denominator, 1)
 
 
+ISLES_OF_SCILLY = "E06000053"
+EDITION_2019, EDITION_2023, RELEASE_2025 = (
+    "ehcp-plans-2019/SEN2_MI", "ehcp-plans-2023/sen2_mi", "education-health-and-care-plans_2025")
+
+
+def test_revisions_show_where_dfe_changed_a_figure(con):
+    # the Isles of Scilly's 2022 20-week rate: 0% (0 of 0 plans) in the 2023 edition, 'x' in the 2025 release
+    first, first_value, now, now_value, now_status, revised = one(con, """select first_release, first_value,
+        current_release, current_value, current_value_status, is_revised from marts.fct_kpi_revisions
+        where kpi_id = 'S5' and geo_code = ? and period_key = '2022' and source = 'ehcp_timeliness'""",
+                                                                   [ISLES_OF_SCILLY])
+    assert (first, first_value, now, now_value, now_status, revised) == (
+        EDITION_2023, 0.0, RELEASE_2025, None, "unavailable", True)
+    # England's mediation counts for 2014-2018: published in the 2019 edition, withdrawn in the 2023 one
+    raw = dict(con.execute("""select time_period, value from raw.ehcp_main_table where release = ?
+        and geographic_level = 'National' and measure = 'mediation_related_request'""", [EDITION_2019]).fetchall())
+    rows = con.execute("""select period_key, first_release, first_value, current_release, current_value, is_revised
+        from marts.fct_kpi_revisions where kpi_id = 'S11' and geo_code = ? and period_key between '2014' and '2018'
+        order by period_key""", [ENGLAND]).fetchall()
+    assert rows == [(str(y), EDITION_2019, raw[str(y)], EDITION_2023, None, True) for y in range(2014, 2019)]
+    assert all(raw[str(y)] > 0 for y in range(2015, 2019))
+    # Stockport's S5: every year in two editions except 2023-2024, never revised, first as the older edition had it
+    rows = con.execute("""select period_key, first_release, current_release, n_releases, is_revised, change_since_first
+        from marts.fct_kpi_revisions where kpi_id = 'S5' and geo_code = ? and source = 'ehcp_timeliness'
+        order by period_key""", [STOCKPORT]).fetchall()
+    assert rows == ([(str(y), EDITION_2019, EDITION_2023, 2, False, 0.0) for y in range(2014, 2019)]
+                    + [(str(y), EDITION_2023, RELEASE_2025, 2, False, 0.0) for y in range(2019, 2023)]
+                    + [(str(y), RELEASE_2025, RELEASE_2025, 1, False, 0.0) for y in range(2023, 2025)])
+    numerator, denominator = one(con, """select sum(value) filter (measure = 'plans_issued_20_weeks_ex'),
+        sum(value) filter (measure = 'plans_issued_den_ex') from raw.ehcp_main_table where release = ?
+        and time_period = '2014' and new_la_code = ? and breakdown_topic = 'All EHC plans issued'""",
+                                 [EDITION_2019, STOCKPORT])
+    first_value = one(con, """select first_value from marts.fct_kpi_revisions where kpi_id = 'S5' and geo_code = ?
+        and period_key = '2014' and source = 'ehcp_timeliness'""", [STOCKPORT])
+    assert first_value == round(100 * numerator / denominator, 1)
+
+
+def test_revisions_value_now_is_the_value_the_marts_use(con):
+    differing = con.execute("""select r.kpi_id, r.source, r.geo_code, r.period_key, r.current_value, v.value
+        from marts.fct_kpi_revisions as r
+        full join (select * from marts.fct_kpi_values where not is_provisional) as v
+            on r.kpi_id = v.kpi_id and r.source = v.source and r.geo_level = v.geo_level
+            and r.geo_code = v.geo_code and r.period_key = v.period_key
+        where r.kpi_id is null or v.kpi_id is null or r.current_value is distinct from v.value
+            or r.current_release <> v.release or r.current_value_status <> v.value_status
+        limit 5""").fetchall()
+    assert differing == []
+    counts = dict(con.execute("""select kpi_id, count(*) filter (where is_revised) from marts.fct_kpi_revisions
+        group by 1""").fetchall())
+    assert counts["S5"] >= 1 and counts["S11"] >= 5 and counts["S1"] == 0
+
+
 def test_stockport_2024_benchmarks_are_the_published_region_and_england(con):
     value, region, england, previous = one(con, """select value, region_value, england_value, previous_value
         from marts.fct_kpi_benchmarks where la_code = ? and kpi_id = 'S5' and period_key = '2024'""", [STOCKPORT])

@@ -4,6 +4,7 @@ real published file in ../shared/data passes its suite."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
@@ -155,6 +156,12 @@ def _build_valid_frame(table: str, con: duckdb.DuckDBPyConnection) -> pl.DataFra
                 "school_pupils": "spc_pupils_example.csv"}.get(table, f"{stem}.csv")
         raw = RawFile(name=name, data=ees_text(table).encode())
         assert spec.matches_name(raw.base_name), raw.base_name
+        return with_lineage(read_source(raw, spec, con), raw, NOW)
+    if table == "ehcp_main_table":  # an earlier edition's main table: the 2023 layout's columns
+        with open("pipelines/reference/ehcp_main_table_layouts.csv", encoding="utf-8") as handle:
+            columns = [r["column"] for r in csv.DictReader(handle) if r["layout"].startswith("2023 edition")]
+        columns.append("new_all_ehc_pc")  # a column no KPI maps (kept under its own name)
+        raw = RawFile(name="sen2_mi.csv", data=ees_text(table, columns).replace("202324,Academic year", "2022,Calendar year").encode())
         return with_lineage(read_source(raw, spec, con), raw, NOW)
     if spec.family == "ees_xlsx":  # the workbook reader's text frame goes through the same ees_to_long
         text = pl.read_csv(io.StringIO(ees_text(table)), infer_schema=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import zipfile
 
 import duckdb
 import pytest
@@ -92,5 +94,98 @@ def test_rows_over_the_share_refuse_the_file_naming_the_row_and_code(real_data, 
         assert "LA code 'E08999998' is not in the LA reference" in result.message
         assert con.execute("select count(*) from information_schema.tables where table_name = 'neet_send'"
                            ).fetchall() == [(0,)]
+    finally:
+        con.close()
+
+
+# --- release order and coverage on the real 20-week file ------------------------------------------------
+
+def _timeliness(real_data) -> list[bytes]:
+    """The real timeliness_20_week.csv of the 2025 EHC plans release (2019-2024), as lines."""
+    zip_path = real_data / "dfe" / "ehcp-plans-2025" / "education-health-and-care-plans_2025.zip"
+    with zipfile.ZipFile(zip_path) as archive:
+        return archive.read("data/timeliness_20_week.csv").splitlines(keepends=True)
+
+
+def _write(path, lines: list[bytes]) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(lines))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _current_files(con) -> dict[str, int]:
+    return dict(con.execute("""select file_sha256, count(*) from raw.ehcp_timeliness where not is_superseded
+        group by 1""").fetchall())
+
+
+def test_real_v1_v2_v1_ends_on_the_newest_release(real_data, tmp_path):
+    from pipelines.ingest.loader import connect_warehouse, ingest_paths
+
+    lines = _timeliness(real_data)
+    # last year's release: the same file without 2024 (it covered 2019-2023); this year's: the real file
+    v1 = _write(tmp_path / "2024_release" / "timeliness_20_week.csv", [x for x in lines if not x.startswith(b"2024,")])
+    v2 = _write(tmp_path / "2025_release" / "timeliness_20_week.csv", lines)
+    con = connect_warehouse(tmp_path / "w.duckdb")
+    try:
+        ingest_paths(con, [tmp_path / "2024_release"])
+        ingest_paths(con, [tmp_path / "2025_release"])
+        rows = len(lines) - 1
+        assert _current_files(con) == {v2: con.execute(
+            "select count(*) from raw.ehcp_timeliness where file_sha256 = ?", [v2]).fetchall()[0][0]}
+        # last year's file downloaded again (a byte-different copy): loaded, kept as superseded, nothing changes
+        again = tmp_path / "downloads" / "timeliness_20_week.csv"
+        _write(again, [x.replace(b"\n", b"\r\n") for x in lines if not x.startswith(b"2024,")])
+        [result] = ingest_paths(con, [again])
+        assert result.status == "loaded"
+        assert "a newer release already loaded covers 5 periods (2019 to 2023)" in result.message
+        assert set(_current_files(con)) == {v2}
+        assert v1 not in _current_files(con) and rows > 5000
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("order", ["archive_first", "release_first", "one_scan"])
+def test_real_archive_and_release_folders_end_on_the_newest(real_data, tmp_path, order):
+    from pipelines.ingest.loader import connect_warehouse, ingest_paths
+
+    lines = _timeliness(real_data)
+    drop = tmp_path / "drop"
+    older = _write(drop / "archive" / "timeliness_20_week.csv", [x for x in lines if not x.startswith(b"2024,")])
+    newer = _write(drop / "2025_release" / "timeliness_20_week.csv", lines)
+    scans = {"archive_first": [drop / "archive", drop / "2025_release"],
+             "release_first": [drop / "2025_release", drop / "archive"], "one_scan": [drop]}[order]
+    con = connect_warehouse(tmp_path / "w.duckdb")
+    try:
+        for path in scans:
+            ingest_paths(con, [path])
+        assert set(_current_files(con)) == {newer}
+        # the older release is kept whole, every row superseded
+        kept = con.execute("""select count(*), count(*) filter (where is_superseded) from raw.ehcp_timeliness
+            where file_sha256 = ?""", [older]).fetchall()[0]
+        assert kept[0] == kept[1] > 50_000
+    finally:
+        con.close()
+
+
+def test_real_newer_release_without_an_la_keeps_it_and_warns(real_data, tmp_path):
+    from pipelines.ingest.loader import connect_warehouse, ingest_paths
+
+    lines = _timeliness(real_data)
+    older = _write(tmp_path / "2024_release" / "timeliness_20_week.csv",
+                   [x for x in lines if not x.startswith(b"2024,")])
+    newer = _write(tmp_path / "2025_release" / "timeliness_20_week.csv",
+                   [x for x in lines if f",{STOCKPORT},".encode() not in x])
+    con = connect_warehouse(tmp_path / "w.duckdb")
+    try:
+        ingest_paths(con, [tmp_path / "2024_release"])
+        [result] = ingest_paths(con, [tmp_path / "2025_release"])
+        assert result.status == "loaded"
+        assert "does not carry 1 geography an older release had" in result.message
+        assert STOCKPORT in result.message and "their older values are kept" in result.message
+        kept = con.execute("""select distinct time_period, file_sha256 from raw.ehcp_timeliness
+            where new_la_code = ? and not is_superseded order by 1""", [STOCKPORT]).fetchall()
+        assert kept == [(str(y), older) for y in range(2019, 2024)]
+        logged = con.execute("""select message from meta.file_loads where file_sha256 = ?""", [newer]).fetchall()
+        assert STOCKPORT in logged[0][0]
     finally:
         con.close()

@@ -422,3 +422,66 @@ def test_stockport_s5_on_the_real_data_is_red_and_declining(real_built):
         assert expected in text, (expected, text)
     header = re.search(r'<table class="scorecard">.*?</thead>', render_html(report), re.S).group(0)
     assert "North West" in header and "England" in header
+
+
+# --- definition breaks as footnotes (design.md section 8) ---------------------------------------------
+
+def _series(*periods: tuple[str, str, float | None, float | None]):
+    import datetime as dt
+
+    import polars as pl
+    return pl.DataFrame({
+        "period_start": [dt.date.fromisoformat(p[0]) for p in periods],
+        "period_end": [dt.date.fromisoformat(p[1]) for p in periods],
+        "value": [p[2] for p in periods], "sn_average": [p[3] for p in periods],
+        "england_value": [None] * len(periods)}, schema_overrides={"england_value": pl.Float64})
+
+
+def test_a_break_note_is_shown_only_where_the_trend_crosses_it():
+    import datetime as dt
+
+    from pipelines.reports.scorecard import DefinitionBreak, breaks_crossed
+
+    sen2 = DefinitionBreak(frozenset({"S5"}), dt.date(2019, 1, 1), dt.date(2019, 1, 1), "SEN2 break")
+    exams = DefinitionBreak(frozenset({"E3"}), dt.date(2019, 9, 1), dt.date(2021, 8, 31), "no exams")
+    groupings = DefinitionBreak(frozenset(), dt.date(2025, 5, 1), dt.date(2025, 5, 1), "SN groupings")
+    breaks = [sen2, exams, groupings]
+    s5 = {"kpi_id": "S5", "is_benchmarked": True}
+    years = [(f"{y}-01-01", f"{y}-12-31", 50.0, 48.0) for y in range(2016, 2025)]
+    assert breaks_crossed(_series(*years), s5, breaks) == ["SEN2 break"]
+    assert breaks_crossed(_series(*years[3:]), s5, breaks) == []  # the series starts at the break
+    assert breaks_crossed(_series(*years[:3]), s5, breaks) == []  # and ends before it
+    # years before the break without a figure are not a crossing
+    blank = [(start, end, None, None) for start, end, _, _ in years[:3]] + years[3:]
+    assert breaks_crossed(_series(*blank), s5, breaks) == []
+    e3 = {"kpi_id": "E3", "is_benchmarked": True}
+    academic = [(f"{y}-09-01", f"{y + 1}-08-31", 40.0, 41.0) for y in range(2017, 2025)]
+    # 2017/18 to 2024/25: the exams gap and May 2025 (2024/25 ends after it; SN line drawn)
+    assert breaks_crossed(_series(*academic), e3, breaks) == ["no exams", "SN groupings"]
+    assert breaks_crossed(_series(*academic[3:7]), e3, breaks) == ["no exams"]  # 2020/21 to 2023/24
+    assert breaks_crossed(_series(*academic[4:7]), e3, breaks) == []  # 2021/22 on: after the gap
+    no_sn = [(s, e, v, None) for s, e, v, _ in academic]
+    assert breaks_crossed(_series(*no_sn), e3, breaks) == ["no exams"]  # no SN line, no SN note
+    count = {"kpi_id": "S9", "is_benchmarked": False}
+    assert breaks_crossed(_series(*academic), count, breaks) == []
+
+
+@pytest.mark.real_data
+def test_stockport_trends_that_cross_a_definition_break_carry_its_note(real_built):
+    report = build_report(real_built[0], "stockport")
+    with duckdb.connect(str(real_built[0]), read_only=True) as con:
+        notes = dict(con.execute("select break_id, note from reference.definition_breaks").fetchall())
+    family = {f["code"]: f for f in report.families}
+    numbered = {note["n"]: note["text"] for f in family.values() for note in f["notes"] if f["code"] == "S"}
+    by_kpi = {r["kpi_id"]: [numbered[n] for n in r["note_refs"]] for r in family["S"]["rows"]}
+    # S5 runs from 2014 (the 2019 and 2023 editions) across the SEN2 restart at 2019
+    assert notes["sen2_person_level"] in by_kpi["S5"]
+    assert notes["sen2_person_level"] in by_kpi["S5_inc"]
+    # S11 has figures only from 2023 (the 2023 edition withdrew 2014-2018, the 2025 release has none
+    # before 2023): no crossing
+    assert notes["sen2_person_level"] not in by_kpi["S11"]
+    e_notes = {note["n"]: note["text"] for note in family["E"]["notes"]}
+    e3 = [e_notes[n] for n in next(r for r in family["E"]["rows"] if r["kpi_id"] == "E3")["note_refs"]]
+    assert notes["ks4_assessed_grades_2020_2021"] in e3
+    page = render_html(report)
+    assert notes["sen2_person_level"].split(";")[0] in page  # numbered under the table

@@ -4,7 +4,8 @@
     breakdown: an expression naming the row's filter combination as one string, e.g.
     "breakdown_topic || '|' || breakdown"; kpi_source_measures.csv matches on it.
     filters: the filter columns the breakdown reads (so a source that was never loaded is an empty
-    set of the same columns). Only the current rows of each release are read (current_rows).
+    set of the same columns). Every release's rows are read (release_rows); is_current is false on
+    the rows a newer release superseded (the KPI values use the current ones, the revisions all).
     older_layouts: also read the rows of earlier editions' main table (raw.ehcp_main_table) that the
     alias table maps onto this table (target_source); where editions overlap the newest release's
     rows are the current ones (pipelines/ingest/releases.py). -#}
@@ -14,16 +15,18 @@ with source as (
 
     select
         {%- for name, type in columns %}
-        current_release.{{ name }}{{ "," if not loop.last }}
+        current_release.{{ name }},
         {%- endfor %}
-    from ({{ current_rows(table_name, columns) }}) as current_release
+        current_release.is_current
+    from ({{ release_rows(table_name, columns) }}) as current_release
     {%- if older_layouts %}
     union all
     select
         {%- for name, type in columns %}
-        older_edition.{{ name }}{{ "," if not loop.last }}
+        older_edition.{{ name }},
         {%- endfor %}
-    from ({{ current_rows('ehcp_main_table', columns + [['target_source', dbt.type_string()]]) }}) as older_edition
+        older_edition.is_current
+    from ({{ release_rows('ehcp_main_table', columns + [['target_source', dbt.type_string()]]) }}) as older_edition
     where older_edition.target_source = '{{ table_name }}'
     {%- endif %}
 
@@ -53,6 +56,7 @@ typed as (
         source.value_raw,
         source.release,
         source.release_order,
+        source.is_current,
         source.source_file,
         source.source_row
     from source
@@ -79,6 +83,7 @@ select
     value_raw,
     release,
     release_order,
+    is_current,
     source_file,
     source_row
 from typed

@@ -8,8 +8,12 @@
       value is kept as published;
     - the status is the worst status of the inputs used (value_statuses.csv orders them), so a KPI
       computed from a suppressed input is suppressed; a missing component makes the value missing;
-    - a numerator or denominator is NULL unless every component of it is usable (never a partial sum). -#}
-{% macro kpi_values_for_family(family) -%}
+    - a numerator or denominator is NULL unless every component of it is usable (never a partial sum).
+
+    The current cells only (is_current); with by_release=true, every release's value instead (one row
+    per KPI, source, geography, period and release_order; family none = every family), for the
+    revisions mart. -#}
+{% macro kpi_values_for_family(family, by_release=false) -%}
 with mapping as (
 
     select
@@ -24,7 +28,9 @@ with mapping as (
     from {{ ref('kpi_source_measures') }} as measures
     inner join {{ ref('kpi_catalogue') }} as catalogue
         on measures.kpi_id = catalogue.kpi_id
+    {%- if family is not none %}
     where catalogue.family = '{{ family }}'
+    {%- endif %}
 
 ),
 
@@ -62,6 +68,7 @@ components as (
         cells.value,
         cells.value_status,
         cells.release,
+        cells.release_order,
         statuses.combine_priority,
         statuses.has_value
     from mapping
@@ -72,6 +79,9 @@ components as (
             and mapping.breakdown = cells.breakdown
     inner join {{ ref('value_statuses') }} as statuses
         on cells.value_status = statuses.value_status
+    {%- if not by_release %}
+    where cells.is_current
+    {%- endif %}
 
 ),
 
@@ -85,6 +95,9 @@ aggregated as (
         geo_level,
         geo_code,
         period_key,
+        {%- if by_release %}
+        release_order,
+        {%- endif %}
         max(period_type) as period_type,
         max(period_label) as period_label,
         max(period_start) as period_start,
@@ -102,7 +115,7 @@ aggregated as (
         {% endfor -%}
         min(combine_priority) as any_priority
     from components
-    group by kpi_id, source, geo_level, geo_code, period_key
+    group by kpi_id, source, geo_level, geo_code, period_key{{ ', release_order' if by_release }}
 
 ),
 
@@ -191,6 +204,9 @@ select
     valued.ratio_scale,
     valued.precedence,
     valued.release
+    {%- if by_release %},
+    valued.release_order
+    {%- endif %}
 from valued
 inner join {{ ref('value_statuses') }} as statuses
     on valued.status_priority = statuses.combine_priority

@@ -49,6 +49,14 @@
     without that source) is an empty set of `columns` ([name, type] pairs), so any subset of sources
     builds; int_source_loads says which sources were not loaded. -#}
 {% macro current_rows(table_name, columns) -%}
+    {{ release_rows(table_name, columns, current_only=true) }}
+{%- endmacro %}
+
+
+{#- Every release's rows of a raw national table, each with is_current (false where a newer release
+    superseded it): the revisions mart compares a figure as first published with the figure now.
+    current_only=true leaves out the superseded rows (current_rows). -#}
+{% macro release_rows(table_name, columns, current_only=false) -%}
     {%- set relation = source('raw', table_name) -%}
     {%- set found = none -%}
     {%- if execute -%}
@@ -56,10 +64,18 @@
             database=relation.database, schema=relation.schema, identifier=relation.identifier) -%}
     {%- endif -%}
     {%- if found is not none -%}
-    select * from {{ relation }}
+    select
+        *,
+        not coalesce(is_superseded, false) as is_current
+    from {{ relation }}
+    {%- if current_only %}
     where not coalesce(is_superseded, false)
+    {%- endif %}
     {%- else -%}
-    {{ select_optional(relation, columns) }}
+    select
+        optional_rows.*,
+        true as is_current
+    from ({{ select_optional(relation, columns) }}) as optional_rows
     {%- endif -%}
 {%- endmacro %}
 

@@ -159,6 +159,17 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
         con.unregister("incoming")
 
 
+def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Write the load through to the warehouse file. Without it DuckDB 2.0 can answer later queries
+    on this connection from a stale view of the table just updated (the next file's volume check
+    found no rows with a release_order, a group by found none at all); a new connection sees the
+    rows. If another connection holds a transaction the checkpoint waits for a later one."""
+    try:
+        con.execute("checkpoint")
+    except duckdb.Error:
+        pass
+
+
 def _duck_type(type_code: object) -> str:
     return str(type_code) if str(type_code) not in ("STRING", "str") else "VARCHAR"
 
@@ -200,6 +211,7 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
         except BaseException:
             con.execute("rollback")
             raise
+        _checkpoint(con)
     except SendScorecardError as exc:
         result.status, result.message = "failed", str(exc)
     except duckdb.Error as exc:
@@ -290,6 +302,7 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
     # The marks once more over everything this run loaded, each table's new rows now committed.
     for spec in {spec.table: spec for raw, spec, failure in planned if spec is not None and spec.grain}.values():
         mark_superseded(con, spec)
+    _checkpoint(con)
     # SEN2 person-level returns (XML or flat export) load after the other local extracts.
     expected = expected_la_numbers(scorecard_la()) if returns else None
     for files in returns:

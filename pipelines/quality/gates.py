@@ -164,7 +164,7 @@ def validate_before_load(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame
 
 def _run_suite(con, spec: SourceSpec, frame: pl.DataFrame, file_name: str, sha256: str,
                suite: dict) -> tuple[list[CheckOutcome], list[str]]:
-    context_values = _parameters(con, spec, suite, file_name, sha256)
+    context_values = _parameters(con, spec, suite, file_name, sha256, _latest_period(frame))
     parameters = {k: v for k, v in context_values.items() if not k.startswith("_")}
     skipped: list[CheckOutcome] = []
     runnable = []
@@ -318,7 +318,17 @@ def _parameter_names(expectation: dict) -> list[str]:
     return [v["$PARAMETER"] for v in expectation["kwargs"].values() if isinstance(v, dict) and "$PARAMETER" in v]
 
 
-def _parameters(con, spec: SourceSpec, suite: dict, file_name: str, sha256: str) -> dict:
+def _latest_period(frame: pl.DataFrame) -> str | None:
+    """The file's latest period, where its source keeps every release: the first part of the
+    release_order the loader puts on each row (pipelines/ingest/releases.py)."""
+    if "release_order" not in frame.columns or frame.is_empty():
+        return None
+    order = frame.get_column("release_order")[0]
+    return order.split("|")[0] if order else None
+
+
+def _parameters(con, spec: SourceSpec, suite: dict, file_name: str, sha256: str,
+                latest_period: str | None = None) -> dict:
     names = {p for e in suite["expectations"] for p in _parameter_names(e)}
     values: dict = {"_helper_sources": {h["name"]: h.get("value") or h.get("column") or h["name"]
                                         for h in suite["meta"].get("helpers", [])}}
@@ -326,7 +336,7 @@ def _parameters(con, spec: SourceSpec, suite: dict, file_name: str, sha256: str)
         values["max_year"] = dt.date.today().year + 1
     if "min_rows" in names:
         compare_with = suite["meta"].get("row_count", {}).get("compare_with", "same_file_name_or_source")
-        previous = previous_load(con, spec.table, file_name, sha256, compare_with)
+        previous = previous_load(con, spec.table, file_name, sha256, compare_with, latest_period)
         if previous:
             values["min_rows"] = max(1, math.ceil(MIN_SHARE_OF_PREVIOUS * previous[1]))
             values["_baseline"] = f"{previous[0]}, {previous[1]:,} rows, loaded {previous[2]:%Y-%m-%d}"
@@ -344,16 +354,25 @@ def base_name(file_name: str) -> str:
     return PurePosixPath(file_name.split("!")[-1]).name
 
 
-def previous_load(con, source: str, file_name: str, sha256: str, compare_with: str = "same_file_name_or_source"
-                  ) -> tuple[str, int, dt.datetime] | None:
+def previous_load(con, source: str, file_name: str, sha256: str, compare_with: str = "same_file_name_or_source",
+                  latest_period: str | None = None) -> tuple[str, int, dt.datetime] | None:
     """(file, rows, loaded_at) of the latest successful load of `source` other than this content,
-    preferring a file with the same name (the same file of an earlier release)."""
+    preferring a file with the same name (the same file of an earlier release). With
+    `latest_period` (a source whose releases are all kept), a release that covers later periods is
+    no baseline: an older release loaded after a newer one is smaller by nature, and is kept
+    (superseded), while a truncated copy of the newest release is still refused."""
     if con is None or not _table_exists(con, "meta", "file_loads"):
         return None
     rows = con.execute(
-        "select source_file, rows, loaded_at from meta.file_loads where source = ? and status = 'loaded' "
-        "and file_sha256 <> ? and rows > 0 order by loaded_at desc", [source, sha256]
+        "select source_file, rows, loaded_at, file_sha256 from meta.file_loads where source = ? "
+        "and status = 'loaded' and file_sha256 <> ? and rows > 0 order by loaded_at desc", [source, sha256]
     ).fetchall()
+    if latest_period and _table_exists(con, "raw", source):
+        newer = {r[0] for r in con.execute(
+            f"select distinct file_sha256 from raw.{source} where split_part(release_order, '|', 1) > ?",
+            [latest_period]).fetchall()}
+        rows = [r for r in rows if r[3] not in newer]
+    rows = [r[:3] for r in rows]
     same = [r for r in rows if base_name(r[0]) == base_name(file_name)]
     if same:
         return same[0]

@@ -314,12 +314,54 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
     return row
 
 
-def _trend_points(trends: pl.DataFrame, row: dict) -> list[TrendPoint]:
+def _trend_series(trends: pl.DataFrame, row: dict) -> pl.DataFrame:
     """The periods of the row's period type up to the reporting date, oldest first (trends are
     already suppressed in the publication variant)."""
     if not row["period_key"]:
+        return trends.clear()
+    return trends.filter((pl.col("kpi_id") == row["kpi_id"]) & (pl.col("period_type") == row["period_type"]))
+
+
+@dataclass(frozen=True)
+class DefinitionBreak:
+    """A row of the definition_breaks seed: where a series changes meaning (design.md section 8)."""
+
+    kpi_ids: frozenset[str]  # empty: the SN average line of every benchmarked KPI
+    effective_from: dt.date
+    effective_to: dt.date
+    note: str
+
+
+def _definition_breaks(con: duckdb.DuckDBPyConnection) -> list[DefinitionBreak]:
+    if not _table_exists(con, "reference", "definition_breaks"):
         return []
-    series = trends.filter((pl.col("kpi_id") == row["kpi_id"]) & (pl.col("period_type") == row["period_type"]))
+    return [DefinitionBreak(frozenset((kpi_ids or "").split()), start, end, note) for kpi_ids, start, end, note in
+            con.execute("""select kpi_ids, effective_from, effective_to, note from reference.definition_breaks
+                order by effective_from, break_id""").fetchall()]
+
+
+def breaks_crossed(series: pl.DataFrame, row: dict, breaks: list[DefinitionBreak]) -> list[str]:
+    """The notes of the breaks the row's trend crosses: the line it applies to (the KPI's own lines,
+    or the SN average for a break of the SN groupings) has a point that starts before the break's
+    end and one that ends on or after its start."""
+    notes = []
+    for brk in breaks:
+        if brk.kpi_ids:
+            if row["kpi_id"] not in brk.kpi_ids:
+                continue
+            drawn = ["value", "sn_average", "england_value"] if row["is_benchmarked"] else ["value"]
+        elif row["is_benchmarked"]:
+            drawn = ["sn_average"]
+        else:
+            continue
+        points = series.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in drawn))
+        if (not points.is_empty() and points["period_start"].min() < brk.effective_to
+                and points["period_end"].max() >= brk.effective_from):
+            notes.append(brk.note)
+    return notes
+
+
+def _trend_points(series: pl.DataFrame, row: dict) -> list[TrendPoint]:
     points = []
     for p in series.iter_rows(named=True):
         la_value = p["value"]
@@ -351,7 +393,8 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
         order by s.display_order, s.kpi_id""", [la.la_code, reporting_period])
     labels = dict(_frame(con, "select period_key, period_label from marts.dim_period").iter_rows())
     trends = _frame(con, """
-        select b.kpi_id, k.unit, b.period_key, p.period_label, p.period_type, p.period_end, b.value, b.numerator,
+        select b.kpi_id, k.unit, b.period_key, p.period_label, p.period_type, p.period_start, p.period_end, b.value,
+            b.numerator,
             b.denominator, b.value_status, b.sn_average, b.region_value, b.england_value
         from marts.fct_kpi_benchmarks as b
         inner join marts.dim_period as p on p.period_key = b.period_key
@@ -376,10 +419,13 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
                                            pl.lit(False).alias("previous_suppressed"),
                                            pl.lit(False).alias("provisional_suppressed"),
                                            pl.lit(False).alias("provisional_trend_suppressed"))
+    breaks = _definition_breaks(con)
     rows = []
     for raw in scorecard.iter_rows(named=True):
         row = _display_row(raw, labels, reporting_date, threshold, publication)
-        points = _trend_points(trends, raw)
+        series = _trend_series(trends, raw)
+        row["flags"] += breaks_crossed(series, raw, breaks)  # footnotes, like the other flags
+        points = _trend_points(series, raw)
         row["trend_points"] = points
         row["trend_svg"] = trend_svg(f"trend-{row['kpi_id']}", f"{row['kpi_id']} {row['title']}", points,
                                      row["unit"], int(row["decimal_places"] or 0), la.la_name)

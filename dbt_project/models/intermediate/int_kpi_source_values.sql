@@ -1,8 +1,9 @@
 -- Every published cell a KPI is built from (kpi_source_measures.csv), from all KPI sources, in one
 -- shape: geography, typed period, value and status, and the source's lineage. An LA is keyed by its
 -- current code (stg_reference__local_authorities.current_la_code), whichever code the file used.
--- Where releases overlap, the newest release that covers the geography and period wins
--- (design.md section 8): the staging models leave out rows a newer release superseded, and
+-- Every release's cells are kept (the revisions mart compares them); is_current marks the ones the
+-- KPI values use. Where releases overlap, the newest release that covers the geography and period
+-- wins (design.md section 8): the staging models mark the rows a newer release superseded, and
 -- here the same applies once an LA's old and new codes are one (release_order, latest first).
 {%- set kpi_sources = [
     'stg_ehcp__timeliness',
@@ -34,6 +35,8 @@ with source_values as (
         value_status,
         release,
         release_order,
+        {#- LAIT keeps one figure per indicator and period (its "(Rev)" rows replace the plain ones) #}
+        {{ 'true as is_current' if model == 'stg_lait__indicators' else 'is_current' }},
         source_file,
         source_row
     from {{ ref(model) }}
@@ -81,6 +84,7 @@ keyed as (
         source_values.value_status,
         source_values.release,
         source_values.release_order,
+        source_values.is_current as is_current_release,
         source_values.source_file,
         source_values.source_row
     from source_values
@@ -105,7 +109,7 @@ ranked as (
     select
         *,
         dense_rank() over (
-            partition by source, geo_level, geo_code, period_key
+            partition by source, geo_level, geo_code, period_key, is_current_release
             order by coalesce(release_order, '') desc
         ) as release_rank
     from keyed
@@ -129,7 +133,7 @@ select
     value_status,
     release,
     release_order,
+    is_current_release and release_rank = 1 as is_current,
     source_file,
     source_row
 from ranked
-where release_rank = 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,63 @@ def test_trailing_empty_columns_are_dropped(tmp_path):
     assert frame.columns == ["source_row", "a", "b"]
     with pytest.raises(SourceFormatError, match="column 3 has values but no header"):
         read_csv_text(RawFile("x.csv", b"a,b,\n1,2,9\n"))
+
+
+# --- the period of an extract: from its name or content, never in the future -------------------
+
+POST16 = "CCIS ID,DOB,SEND,Activity Code\nYP1,01/10/2008,EHCP,130\nYP2,15/11/2008,K,540\n"
+CASEWORK = ("Person ID,Date of Birth,Request ID,Request received,Outcome\n"
+            "P1,01/02/2015,R1,03/01/2025,Ongoing\n")
+
+
+@pytest.fixture
+def key(monkeypatch):
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY", "test-key-0123456789-abcdef")
+
+
+def test_identical_bytes_for_a_new_month_load_as_that_month(tmp_path, key):
+    raw = tmp_path / "raw"
+    write(raw / "nccis_post16_2025-03.csv", POST16)
+    first, _ = _load(tmp_path, raw)
+    write(raw / "nccis_post16_2025-04.csv", POST16)  # the same bytes, named for the next month
+    second, _ = _load(tmp_path, raw)
+    assert [r.status for r in first] == ["loaded"]
+    assert sorted((r.file, r.status) for r in second) == [("nccis_post16_2025-03.csv", "skipped"),
+                                                          ("nccis_post16_2025-04.csv", "loaded")]
+    con = connect_warehouse(tmp_path / "send.duckdb", read_only=True)
+    try:
+        assert con.execute("select month, count(*) from raw.local_post16_tracking group by month order by month"
+                           ).fetchall() == [(dt.date(2025, 3, 1), 2), (dt.date(2025, 4, 1), 2)]
+    finally:
+        con.close()
+
+
+def test_an_earlier_month_saved_under_a_new_name_is_refused_with_that_reason(tmp_path, key):
+    raw = tmp_path / "raw"
+    write(raw / "nccis_post16_2025-03.csv", "Month," + POST16.replace("\nYP", "\n2025-03,YP"))
+    first, _ = _load(tmp_path, raw)
+    (raw / "nccis_post16_2025-04.csv").write_bytes((raw / "nccis_post16_2025-03.csv").read_bytes())
+    second, _ = _load(tmp_path, raw)
+    assert [r.status for r in first] == ["loaded"]
+    refused = next(r for r in second if r.file == "nccis_post16_2025-04.csv")
+    assert refused.status == "failed" and "already loaded" not in refused.message
+    assert ("the file name says April 2025 but the month in the file is another month, so the file may be an "
+            "earlier extract saved under a new name") in refused.message
+    assert "2025-03" not in refused.message  # a cell of a local extract is never quoted
+
+
+@pytest.mark.parametrize("name, text, problem", [
+    ("ehcp_casework_2052-03-31.csv", CASEWORK,
+     "the file name dates the extract 31/03/2052, which is in the future"),
+    ("ehcp_casework.csv", CASEWORK.replace("Outcome\n", "Outcome,Extract date\n").replace("Ongoing\n", "Ongoing,31/03/2052\n"),
+     "(column 'Extract date'): the extract date in the file is in the future"),
+    ("nccis_post16_2052-03.csv", POST16, "the file name dates the extract 31/03/2052, which is in the future"),
+    ("nccis_post16.csv", "Month," + POST16.replace("\nYP", "\n2052-03,YP"),
+     "(column 'Month'): the month in the file is in the future"),
+])
+def test_an_extract_dated_in_the_future_is_refused(tmp_path, key, name, text, problem):
+    raw = tmp_path / "raw"
+    write(raw / name, text)
+    results, _ = _load(tmp_path, raw)
+    assert [r.status for r in results] == ["failed"]
+    assert problem in results[0].message and "today is" in results[0].message

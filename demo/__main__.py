@@ -10,6 +10,7 @@ The demo generator is a development tool: the pipeline package never imports it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from demo import generate
@@ -23,7 +24,9 @@ def run_demo(seed: int) -> int:
     from pipelines.reports.docs import build_docs
 
     raw = config.raw_dir()
-    console.print(f"Writing demo data to {raw} (seed {seed})")
+    # The demo's extracts and targets are the demo LA's: say so, as a real LA sets SEND_SCORECARD_LA.
+    os.environ.setdefault("SEND_SCORECARD_LA", config.demo_la())
+    console.print(f"Writing demo data to {raw} (seed {seed}, LA {os.environ['SEND_SCORECARD_LA']})")
     generate.generate_demo(raw, seed=seed)
 
     @friendly_errors

@@ -45,7 +45,32 @@ def generate_demo(raw_dir: Path, seed: int = 20241, scale: int = 1, with_local: 
         *(generate_local_extracts(raw_dir, seed, scale=scale) if with_local else []),
         # The demo LA's SEN2 person-level return, aggregating to its figures in the release above.
         *([write_demo_return(raw_dir, release, DEMO_LA, DEMO_EXTRACT_DATE, seed)] if with_local else []),
+        *([write_demo_targets(raw_dir)] if with_local else []),
     ]
+
+
+# The demo owner's targets for the demo LA: invented, and labelled so on the scorecard (the project
+# itself ships no targets; a real owner writes theirs from `send-scorecard targets-template`).
+DEMO_TARGETS = (
+    ("E08000007", "P1", "2024", "6.0", "1.0"),
+    ("E08000007", "P1_sens", "2024", "7.0", "1.0"),
+    ("E08000007", "E2", "202324", "10", "2.0"),
+    ("E08000007", "E4", "202324", "16.0", "1.0"),
+    ("E08000007", "E6", "202324", "-1.00", "0.10"),
+    ("E08000007", "S11", "2024", "40", ""),
+    ("E08000007", "S13_pct", "JAN2025", "6.0", "0.5"),
+)
+
+
+def write_demo_targets(raw_dir: Path) -> Path:
+    """The demo's targets file, `targets/targets.csv` in the drop-zone."""
+    path = Path(raw_dir) / "targets" / "targets.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["la_code,kpi_id,from_period,target,tolerance,set_by,agreed_on,note"]
+    lines += [",".join((*row, "Demo owner (invented targets)", "2025-03-14", "Example target for the demo scorecard"))
+              for row in DEMO_TARGETS]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def main(argv: list[str] | None = None) -> None:

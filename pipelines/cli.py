@@ -169,6 +169,28 @@ def refresh() -> None:
         sys.exit(2)
 
 
+@main.command("targets-template")
+@click.option("--output", type=click.Path(path_type=Path),
+              help="File to write (default <SEND_RAW>/targets/targets.csv; refuses to overwrite).")
+@click.option("--la", help="LA code, number or name to fill in (default SEND_SCORECARD_LA).")
+@friendly_errors
+def targets_template(output: Path | None, la: str | None) -> None:
+    """Write the targets template: one row per KPI, the target blank, for the scorecard owner to fill in."""
+    from pipelines.ingest.targets import resolve_la_code, template_csv
+
+    la = la or config.scorecard_la()
+    if la and resolve_la_code(la) is None:
+        raise SendScorecardError(f"'{la}' is not an English local authority: give a code such as E08000007, a "
+                                 "3-digit LA number such as 356, or a name such as Stockport.")
+    output = output or config.raw_dir() / "targets" / "targets.csv"
+    if output.exists():
+        raise SendScorecardError(f"{output} already exists: edit it, or give --output for a new file.")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(template_csv(la), encoding="utf-8")
+    console.print(Text(f"Wrote the targets template to {output}: fill in target, tolerance, set_by and agreed_on "
+                       "for the KPIs you set targets for (rows left without a target are ignored), then refresh."))
+
+
 @main.command()
 @click.option("--limit", default=10, show_default=True)
 @friendly_errors

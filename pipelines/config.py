@@ -41,9 +41,10 @@ def demo_la() -> str:
     return os.environ.get("SEND_DEMO_LA", "E08000007")
 
 
-def scorecard_la() -> str:
-    """The LA whose scorecard the refresh writes (SEND_SCORECARD_LA: code, number or name; default the demo LA)."""
-    return os.environ.get("SEND_SCORECARD_LA") or demo_la()
+def scorecard_la() -> str | None:
+    """The LA whose scorecard the refresh writes and whose local extracts are loaded (SEND_SCORECARD_LA:
+    code, number or name). No built-in default: None when it is not set (the demo sets it for its LA)."""
+    return (os.environ.get("SEND_SCORECARD_LA") or "").strip() or None
 
 
 @contextmanager

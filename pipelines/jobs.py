@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from pipelines import config
 from pipelines.config import DBT_PROJECT_DIR
+
+log = logging.getLogger(__name__)
 
 
 def dbt_models_exist() -> bool:
@@ -21,6 +24,10 @@ def write_outputs(published: Path, la: str | None = None) -> list[Path]:
     from pipelines.reports.scorecard import archive_reports, write_drilldown, write_reports
 
     la = la or config.scorecard_la()
+    if not la:
+        log.warning("SEND_SCORECARD_LA is not set: no scorecard was written (set it to your LA's code, number "
+                    "or name; the data-quality report and the exports are written as usual)")
+        return [write_report(published), *write_mart_exports(published)]
     paths = [
         *write_reports(published, la),
         write_drilldown(published, la),

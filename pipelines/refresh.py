@@ -46,6 +46,7 @@ from pipelines.jobs import dbt_models_exist, write_outputs
 from pipelines.notify import notify
 from pipelines.publish import discard_build, prepare_build, publish, writer_lock
 from pipelines.refresh_state import RefreshPlan, plan_refresh, record_state
+from pipelines.restricted import move_restricted, restore_restricted
 
 STAGES = ("prepare", "ingest", "dbt", "publish", "reports")
 # Who can start a run (shown by `send-scorecard runs`).
@@ -176,6 +177,7 @@ class RefreshRun:
         if self._build is None:
             with self.stage("prepare"):
                 self._build = prepare_build(self.published, self.run_id)
+                restore_restricted(self._build, self.published)  # the person-level tables, for this run only
         return self._build
 
     def ingest(self, only: SourceSpec | str | None = None,
@@ -264,6 +266,7 @@ class RefreshRun:
             self.summary.status = "published"  # as recorded in the file; undone below if the swap fails
             try:
                 _record_in_warehouse(build, self.summary, self.plan)
+                move_restricted(build, self.published)  # person-level tables go to the owner-only file
                 snapshot = publish(build, self.published, before_replace=lambda: _pause_point("publish"))
             except BaseException:
                 self.summary.status = "running"
@@ -384,7 +387,7 @@ def _compare_with_published(build: Path, published: Path, summary: RefreshSummar
             summary.kpis_changed = con.execute("""select count(*) from marts.fct_scorecard as n
                 join previous.marts.fct_scorecard as o using (la_code, kpi_id)
                 where n.value is distinct from o.value or n.period_key is distinct from o.period_key""").fetchall()[0][0]
-            la = config.scorecard_la()
+            la = config.scorecard_la() or ""
             summary.rag_changes = [f"{la_name} {kpi}: {old} -> {new}" for la_name, kpi, old, new in con.execute("""
                 select n.la_name, n.kpi_id, o.rag_status, n.rag_status from marts.fct_scorecard as n
                 join previous.marts.fct_scorecard as o using (la_code, kpi_id)

@@ -63,11 +63,13 @@ NOT_COUNTS = (
     re.compile(r"target of -?[\d.,]+%?|-?[\d.]+ point tolerance"),  # the owner's target, not data
     re.compile(r"\b20[ -]weeks?\b", re.IGNORECASE),  # the statutory time limit in titles and source names
 )
+DATE = re.compile(r"\b\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}\b")  # e.g. when a target was agreed
 
 
 def figures_in(text: str, labels: list[str]) -> set[float]:
     """The numbers a reader sees in `text`, once period labels, KPI titles and the phrases of
-    NOT_COUNTS are taken out; a percentage is not a count."""
+    NOT_COUNTS are taken out; a percentage is not a count, nor is a date."""
+    text = DATE.sub(" ", text)  # before the labels, which would take 'Mar 2025' out of '14 Mar 2025'
     for label in labels:
         text = text.replace(label, " ")
     for pattern in NOT_COUNTS:

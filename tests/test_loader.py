@@ -179,3 +179,22 @@ def test_bad_file_among_good_ones_does_not_stop_the_rest(warehouse, tmp_path):
     assert results["timeliness_20_week.csv"].status == "loaded"
     assert results["requests.csv"].status == "failed"
     assert "requests_received_in_year" in results["requests.csv"].message
+
+
+def test_a_column_no_earlier_file_had_is_a_warning(warehouse, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "timeliness_20_week.csv").write_bytes(timeliness_csv(["10,9,5,5,50,55.6"]))
+    [first] = ingest_paths(warehouse, [tmp_path / "a"])
+    newer = timeliness_csv(["12,11,6,6,50,54.5"]).decode("utf-8-sig").replace("2024,", "2025,")
+    lines = newer.splitlines()
+    lines[0] += ",plans_issued_by_tribunal_order"
+    lines[1] += ",3"
+    (tmp_path / "b" / "timeliness_20_week.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    [second] = ingest_paths(warehouse, [tmp_path / "b"])
+    assert first.status == "loaded" and "no earlier file" not in first.message  # a source's first file: nothing to compare
+    assert second.status == "loaded" and second.message.startswith("warning:")
+    assert ("1 column(s) that no earlier file of the EHC plans release: new plans issued within 20 weeks had: "
+            "'plans_issued_by_tribunal_order'") in second.message
+    logged = warehouse.execute("select message from meta.file_loads where status = 'loaded' order by loaded_at").fetchall()
+    assert "'plans_issued_by_tribunal_order'" in logged[-1][0]

@@ -143,7 +143,8 @@ def test_identifiers_never_leave_the_reader(tmp_path, persons):
      r"Person \d+, Requests 1, Assessment: the element <Week21> in Assessment is not part of the SEN2"),
     (lambda t: t.replace("<Message>", "<Return>").replace("</Message>", "</Return>"), r"root element is not"),
     (lambda t: re.sub(r"<ReceivedDate>[^<]*</ReceivedDate>", "<ReceivedDate>31/02/2024</ReceivedDate>", t, count=1),
-     r"Person \d+, Requests 1 <ReceivedDate>: '31/02/2024' is not a date"),
+     r"Person \d+, Requests 1 <ReceivedDate>: the value \(not shown: cells of local extracts are never quoted\) "
+     r"is not a date"),
 ])
 def test_bad_files_fail_with_one_sentence(tmp_path, persons, mutate, pattern):
     path = write_sen2_xml(tmp_path / "sen2.xml", persons[:50], "356", REFERENCE, EXTRACT)
@@ -164,6 +165,37 @@ def test_bad_birth_date_is_not_quoted(tmp_path, persons):
     with pytest.raises(SourceFormatError, match=r"Person 1 <PersonBirthDate>: the value \(not shown") as info:
         read_all(path)
     assert "2011-13-40" not in str(info.value)
+
+
+NAME_IN_A_CELL = "Olwen Pritchard"
+
+
+@pytest.mark.parametrize("element, where", [
+    ("Week20", r"Person \d+, Requests 1 <Week20>"),  # a yes/no item
+    ("Year", r"<Year>"),  # a header item
+    ("ReceivedDate", r"Person \d+, Requests 1 <ReceivedDate>"),  # a date item
+    ("Collection", r"<Collection>"),
+    ("LEA", r"<LEA>"),
+])
+def test_no_message_quotes_a_cell_of_the_return(tmp_path, persons, element, where):
+    """A name typed into any item by mistake is described by where it is and what is wrong with it, never
+    shown: not in the error, not in meta.file_loads."""
+    path = write_sen2_xml(tmp_path / "sen2.xml", persons[:5], "356", REFERENCE, EXTRACT)
+    path.write_text(re.sub(rf"<{element}>[^<]*</{element}>", f"<{element}>{NAME_IN_A_CELL}</{element}>",
+                           path.read_text(), count=1))
+    con = duckdb.connect()
+    result = load_sen2(con, [path], key=KEY, expected_la={"356"})
+    assert result.status == "failed" and re.search(where, result.message), result.message
+    stored = con.execute("select string_agg(message, ' ') from meta.file_loads").fetchone()[0]
+    assert NAME_IN_A_CELL not in result.message and NAME_IN_A_CELL not in stored
+    assert "Olwen" not in result.message
+
+
+def test_a_return_extracted_in_the_future_is_refused(tmp_path, persons):
+    path = write_sen2_xml(tmp_path / "sen2.xml", persons[:5], "356", REFERENCE, dt.date(2052, 6, 30))
+    result = load_sen2(duckdb.connect(), [path], key=KEY, expected_la={"356"})
+    assert result.status == "failed"
+    assert "<DateTime>: the return's extract date is in the future (today is" in result.message
 
 
 def test_flat_export_missing_module_names_it(tmp_path, persons):

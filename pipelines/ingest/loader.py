@@ -25,6 +25,7 @@ from pipelines.ingest.la_reference import bundled_la_reference, read_la_referenc
 from pipelines.ingest.lait import read_lait_dictionary, read_lait_indicators, read_lait_la_list
 from pipelines.ingest.load_log import LoadResult, _record, ensure_meta, table_exists
 from pipelines.ingest.local import (
+    date_from_file_name,
     read_local_casework,
     read_local_exclusions,
     read_local_offer_visits,
@@ -37,6 +38,7 @@ from pipelines.ingest.releases import coverage, mark_superseded, release_order
 from pipelines.ingest.row_keys import refuse_unkeyable_rows
 from pipelines.ingest.sen2.load import expected_la_numbers, is_sen2_input, load_sen2, sen2_inputs
 from pipelines.ingest.sources import SourceSpec, detect_source, nearest_source
+from pipelines.ingest.targets import read_targets
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ def read_source(raw: RawFile, spec: SourceSpec, con: duckdb.DuckDBPyConnection |
         "local_offer_visits": lambda: read_local_offer_visits(raw),
         "local_training": lambda: read_local_training(raw),
         "local_post16": lambda: read_local_post16(raw),
+        "kpi_targets": lambda: read_targets(raw),
     }
     return readers[spec.family]()
 
@@ -121,10 +124,36 @@ def with_lineage(frame: pl.DataFrame, raw: RawFile, loaded_at: dt.datetime,
     )
 
 
-def already_loaded(con: duckdb.DuckDBPyConnection, spec: SourceSpec, sha256: str) -> bool:
+def already_loaded(con: duckdb.DuckDBPyConnection, spec: SourceSpec, raw: RawFile) -> bool:
+    """The same content is in the table already: the same bytes and, for an extract whose month its name
+    may give, the same month (identical bytes named for a new month are read again)."""
     if not table_exists(con, "raw", spec.table):
         return False
-    return con.execute(f"select count(*) > 0 from raw.{spec.table} where file_sha256 = ?", [sha256]).fetchall()[0][0]
+    named = date_from_file_name(raw.base_name) if spec.month_from_name else None
+    if named is None:
+        return con.execute(f"select count(*) > 0 from raw.{spec.table} where file_sha256 = ?",
+                           [raw.sha256]).fetchall()[0][0]
+    first = named.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    column = f'"{spec.month_from_name}"'
+    return con.execute(f"select count(*) > 0 from raw.{spec.table} where file_sha256 = ? and {column} >= ? "
+                       f"and {column} < ?", [raw.sha256, first, following]).fetchall()[0][0]
+
+
+def unseen_columns(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.DataFrame) -> list[str]:
+    """The file's columns that no earlier file of its source had: new columns of its raw table and, for
+    the long EES layouts (a file's indicator columns become `measure` values), new measures. None for a
+    source's first file."""
+    if not table_exists(con, "raw", spec.table):
+        return []
+    existing = {name for (name,) in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?",
+        [spec.table]).fetchall()}
+    unseen = [c for c in frame.columns if c not in existing]
+    if "measure" in frame.columns and "measure" in existing:
+        known = {m for (m,) in con.execute(f"select distinct measure from raw.{spec.table}").fetchall()}
+        unseen += sorted(m for m in frame["measure"].drop_nulls().unique().to_list() if m not in known)
+    return unseen
 
 
 def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.DataFrame) -> None:
@@ -177,11 +206,12 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
     started = dt.datetime.now()
     result = LoadResult(file=raw.name, source=spec.table, status="loaded", sha256=raw.sha256)
     add_release_columns(con)
-    if already_loaded(con, spec, raw.sha256):
+    if already_loaded(con, spec, raw):
         result.status, result.message = "skipped", "already loaded (same content)"
         return result
     try:
         frame = read_source(raw, spec, con)
+        unseen = unseen_columns(con, spec, frame)
         refused = None
         if spec.family in KEYED_BY_LA_CODE:
             frame, refused = refuse_unkeyable_rows(con, spec, frame, raw.name, raw.sha256, _la_reference(con))
@@ -202,6 +232,11 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
             notes = [refused.sentence(raw.name, refused.count + frame["source_row"].n_unique())] if refused else []
             if spec.grain:
                 notes.append(coverage(con, spec, raw.sha256).sentence(raw.release))
+            if unseen:
+                shown = ", ".join(f"'{c}'" for c in unseen[:5]) + (f" and {len(unseen) - 5} more" if len(unseen) > 5
+                                                                    else "")
+                notes.append(f"{len(unseen)} column(s) that no earlier file of the {spec.title} had: {shown} "
+                             "(loaded; check what they mean before relying on them)")
             notes = [n.removeprefix("warning: ").rstrip(".") for n in notes if n]
             result.message = ("warning: " + "; ".join(notes) + ".") if notes else ""
             _record(con, result, raw.release, started)

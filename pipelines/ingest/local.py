@@ -733,6 +733,25 @@ def date_from_file_name(base_name: str) -> dt.date | None:
     return None
 
 
+def check_extract_period(extract: Extract, in_content: list[dt.date], from_name: dt.date | None, column: str,
+                         what: str, today: dt.date | None = None) -> None:
+    """The period an extract is for, from its name and its content (months, as their first days): refused
+    when it is in the future, or when the name's month is not one the content is for (e.g. last month's
+    file copied under this month's name). Dates in the content are never quoted."""
+    today = today or dt.date.today()
+    this_month = today.replace(day=1)
+    if from_name is not None and from_name.replace(day=1) > this_month:
+        raise extract.error(f"the file name dates the extract {from_name:%d/%m/%Y}, which is in the future (today "
+                            f"is {today:%d/%m/%Y}); correct the date in the file name")
+    if any(month > this_month for month in in_content):
+        raise extract.error(f"the {what} in the file is in the future (today is {today:%d/%m/%Y}); correct it",
+                            column=column)
+    if from_name is not None and in_content and from_name.replace(day=1) not in in_content:
+        raise extract.error(f"the file name says {from_name:%B %Y} but the {what} in the file is another month, so "
+                            "the file may be an earlier extract saved under a new name; correct the file name or "
+                            "export the extract again", column=column)
+
+
 def _single_date(values: pl.Series, frame: pl.DataFrame, extract: Extract, column: str, fallback: dt.date | None,
                  what: str, how: str) -> dt.date:
     distinct = values.drop_nulls().unique()
@@ -788,10 +807,12 @@ def read_local_casework(source: RawFile | Path, key: str | bytes | None = None) 
         **{c: parse_codes(text, c, extract) for c in ("assessment_outcome", "placement_type", "placement_location")},
         "exception_reason_given": text["exception_reason"].is_not_null(),
     })
-    extract_date = _single_date(parsed["extract_date"], parsed, extract, "extract_date",
-                                date_from_file_name(raw.base_name), "extract date",
+    from_name = date_from_file_name(raw.base_name)
+    extract_date = _single_date(parsed["extract_date"], parsed, extract, "extract_date", from_name, "extract date",
                                 "name the file with its date (e.g. ehcp_casework_2025-03-31.csv) or add an "
                                 "'Extract date' column")
+    in_content = [extract_date.replace(day=1)] if parsed["extract_date"].is_not_null().any() else []
+    check_extract_period(extract, in_content, from_name, "extract_date", "extract date")
     parsed = parsed.with_columns(pl.lit(extract_date).alias("extract_date"))
     # A plan issued without a plan issue date takes the outcome date; a blank outcome is inferred.
     outcome = pl.col("assessment_outcome")
@@ -977,8 +998,9 @@ def read_local_post16(source: RawFile | Path, key: str | bytes | None = None) ->
     extract, text = read_extract(raw, POST16)
     fail_where(text, pl.col("young_person_id").is_null(), extract, "young_person_id", "the young person id is blank")
     month = parse_column(text, "month", parse_month_text, pl.Date, extract)
+    from_name = date_from_file_name(raw.base_name)
+    check_extract_period(extract, month.drop_nulls().unique().to_list(), from_name, "month", "month")
     if month.is_null().all():
-        from_name = date_from_file_name(raw.base_name)
         if from_name is None:
             raise extract.error("cannot tell which month the caseload is for: name the file with its month "
                                 "(e.g. nccis_post16_2025-03.csv) or add a 'Month' column")

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import logging
+import os
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,11 +16,40 @@ from pathlib import Path, PurePosixPath
 
 import polars as pl
 
-from pipelines.errors import SourceFormatError
+from pipelines.errors import SendScorecardError, SourceFormatError
 
 log = logging.getLogger(__name__)
 
 DATA_SUFFIXES = (".csv", ".csv.gz", ".zip", ".xlsx", ".parquet")
+
+# Caps on what one file may cost (README settings): bytes read from one archive member, rows per file.
+MAX_MEMBER_BYTES_ENV, DEFAULT_MAX_MEMBER_BYTES = "SEND_MAX_MEMBER_BYTES", 1 << 30  # 1 GiB
+MAX_ROWS_ENV, DEFAULT_MAX_ROWS = "SEND_MAX_ROWS_PER_FILE", 10_000_000
+
+
+def _limit(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    try:
+        value = int(text.replace("_", "").replace(",", "")) if text else default
+    except ValueError:
+        raise SendScorecardError(f"{name} must be a whole number; it is '{text}'.") from None
+    if value < 1:
+        raise SendScorecardError(f"{name} must be at least 1; it is {value}.")
+    return value
+
+
+def max_member_bytes() -> int:
+    """The most bytes read from one member of an archive (SEND_MAX_MEMBER_BYTES, default 1 GiB)."""
+    return _limit(MAX_MEMBER_BYTES_ENV, DEFAULT_MAX_MEMBER_BYTES)
+
+
+def max_rows() -> int:
+    """The most rows one file may have (SEND_MAX_ROWS_PER_FILE, default 10 million)."""
+    return _limit(MAX_ROWS_ENV, DEFAULT_MAX_ROWS)
+
+
+class OutsideDropZone(type(Path())):  # type: ignore[misc]
+    """A file found under a folder that resolves (through a link) outside that folder: refused."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +90,11 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and is_data_file(p))
+            root = path.resolve()
+            for found in sorted(path.rglob("*")):
+                if found.is_file() and is_data_file(found):
+                    inside = found.resolve().is_relative_to(root)
+                    files.append(found if inside else OutsideDropZone(found))
         elif path.exists():
             files.append(path)
         else:
@@ -74,6 +108,9 @@ def open_raw_files(path: Path, wanted: Callable[[str], bool] = lambda name: True
     Zip members are read in memory (never unpacked to disk); the release is the zip's name.
     `wanted(base name)` decides which files are read at all.
     """
+    if isinstance(path, OutsideDropZone):
+        raise SourceFormatError(str(path), "is a link to a file outside the drop-zone and is not read: copy the "
+                                           "file itself into the drop-zone")
     path = Path(path)
     if path.name.lower().endswith(".zip"):
         release = path.name[: -len(".zip")]
@@ -82,11 +119,27 @@ def open_raw_files(path: Path, wanted: Callable[[str], bool] = lambda name: True
             members = [m for m in archive.namelist()
                        if m.lower().endswith((".csv", ".csv.gz")) and wanted(PurePosixPath(m).name)]
             for member in sorted(members):
-                yield RawFile(name=f"{path.name}!{member}", data=archive.read(member), release=release)
+                yield RawFile(name=f"{path.name}!{member}", data=_read_member(archive, member, path.name),
+                              release=release)
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise SourceFormatError(path.name, f"the zip file is damaged or incomplete ({exc})") from exc
     elif wanted(path.name):
         yield RawFile.from_path(path)
+
+
+def _read_member(archive: zipfile.ZipFile, member: str, zip_name: str) -> bytes:
+    """A member's bytes, never more than max_member_bytes() (the size its header claims is not trusted)."""
+    cap = max_member_bytes()
+    too_big = SourceFormatError(
+        f"{zip_name}!{member}", f"expands to more than {cap:,} bytes, the limit for one archive member "
+                                f"({MAX_MEMBER_BYTES_ENV}); it was not read. Check the archive, or raise the limit")
+    if archive.getinfo(member).file_size > cap:
+        raise too_big
+    with archive.open(member) as handle:
+        data = handle.read(cap + 1)
+    if len(data) > cap:
+        raise too_big
+    return data
 
 
 def decode_text(raw: RawFile) -> str:
@@ -97,14 +150,36 @@ def decode_text(raw: RawFile) -> str:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise SourceFormatError(raw.name, f"the gzip file is damaged or incomplete ({exc})") from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise SourceFormatError(raw.name, "the file starts as UTF-16 text but is not valid UTF-16") from exc
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        log.warning("%s is not UTF-8; read as Windows-1252 (cp1252)", raw.name)
-        try:
-            return data.decode("cp1252")
-        except UnicodeDecodeError as exc:
-            raise SourceFormatError(raw.name, "the file is neither UTF-8 nor Windows-1252 text") from exc
+        pass
+    lines = data.split(b"\n")
+    bad = [number for number, line in enumerate(lines, start=1) if not _is_utf8(line)]
+    if any(not line.isascii() and _is_utf8(line) for line in lines):
+        # UTF-8 text with a few bytes from another encoding: re-decoding it all would garble the rest
+        shown = ", ".join(map(str, bad[:5])) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise SourceFormatError(raw.name, f"is UTF-8 text but line(s) {shown} hold bytes that are not UTF-8 "
+                                          "(often one character pasted from another program); correct them and "
+                                          "save the file as UTF-8", row=bad[0])
+    log.warning("%s is not UTF-8; read as Windows-1252 (cp1252)", raw.name)
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise SourceFormatError(raw.name, "the file is neither UTF-8 nor Windows-1252 text") from exc
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_csv_text(raw: RawFile) -> pl.DataFrame:
@@ -117,9 +192,14 @@ def read_csv_text(raw: RawFile) -> pl.DataFrame:
     if not text.strip():
         raise SourceFormatError(raw.name, "the file is empty")
     reader = csv.reader(io.StringIO(text), strict=True)
+    cap = max_rows()
     try:
         width = len(next(reader))
-        for row in reader:
+        for count, row in enumerate(reader, start=1):
+            if count > cap:
+                raise SourceFormatError(raw.name, f"has more than {cap:,} rows, the limit for one file "
+                                                  f"({MAX_ROWS_ENV}); it was not loaded. Split the file, or raise "
+                                                  "the limit")
             if row and len(row) != width:
                 problem = f"has {len(row)} fields but the header has {width}" + (
                     "; the file looks truncated" if len(row) < width else ""
@@ -129,8 +209,21 @@ def read_csv_text(raw: RawFile) -> pl.DataFrame:
         raise SourceFormatError(raw.name, f"is not valid CSV ({exc})", row=reader.line_num) from exc
     # polars parses UTF-8 bytes about twice as fast as a str (which it would copy and re-encode)
     frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, has_header=True)
+    frame = _drop_unnamed_empty_columns(frame, raw.name)
     frame = _merge_duplicate_columns(frame, raw.name)
     return frame.with_row_index("source_row", offset=2).with_columns(pl.col("source_row").cast(pl.Int64))
+
+
+def _drop_unnamed_empty_columns(frame: pl.DataFrame, file: str) -> pl.DataFrame:
+    """Columns without a header (Excel's trailing commas) are dropped when empty; with values, an error."""
+    unnamed = [c for c in frame.columns if not c.strip() or (c.startswith("_duplicated_") and
+                                                            c[len("_duplicated_"):].isdigit())]
+    for column in unnamed:
+        values = frame[column].drop_nulls()
+        if values.len() and values.str.strip_chars().str.len_chars().max():
+            position = frame.columns.index(column) + 1
+            raise SourceFormatError(file, f"column {position} has values but no header; name it or delete it")
+    return frame.drop(unnamed)
 
 
 def _merge_duplicate_columns(frame: pl.DataFrame, file: str) -> pl.DataFrame:

@@ -43,6 +43,9 @@ class SourceSpec:
     longer carries a geography or period; warn_missing_periods: whether a missing period is worth it.
     max_refused_share: the share of a file's rows that may be set aside because they cannot be keyed
     to an LA (pipelines/ingest/row_keys.py); more refuses the file.
+    month_from_name: for a local extract whose month its file name may give, the raw column holding that
+    month: the same bytes under a name for another month are read again (loaded as that month, or
+    refused with the reason), never skipped as "already loaded".
     """
 
     table: str
@@ -64,6 +67,7 @@ class SourceSpec:
     period_column: str | None = "time_period"
     warn_missing_periods: bool = True
     max_refused_share: float = 0.01
+    month_from_name: str | None = None
 
     def matches_name(self, base_name: str) -> bool:
         return re.search(self.name_pattern, without_copy_number(base_name), flags=re.IGNORECASE) is not None
@@ -205,6 +209,7 @@ SOURCES: tuple[SourceSpec, ...] = (
         name_pattern=r"^ehcp?_casework.*\.(csv|xlsx)$",
         required=("person_id", "date_of_birth", "request_id", "request_received_date", "assessment_outcome"),
         replace_by=("extract_date",), load_order=60, grain=(), key=("extract_date", "request_key"),
+        month_from_name="extract_date",
     ),
     SourceSpec(
         table="local_exclusions", family="local_exclusions", title="local exclusions log",
@@ -228,6 +233,14 @@ SOURCES: tuple[SourceSpec, ...] = (
         name_pattern=r"^(post_?16|nccis).*\.(csv|xlsx)$",
         required=("young_person_id", "date_of_birth", "send_status", "activity_code"),
         replace_by=("month",), load_order=64, grain=(), key=("month", "young_person_key"),
+        month_from_name="month",
+    ),
+    # The scorecard owner's targets (pipelines/ingest/targets.py): a new file replaces the previous one.
+    SourceSpec(
+        table="kpi_targets", family="kpi_targets", title="scorecard targets file",
+        name_pattern=r"^(kpi_)?targets.*\.(csv|xlsx)$",
+        required=("la_code", "kpi_id", "from_period", "target", "set_by", "agreed_on"),
+        replace_by=(), load_order=70, grain=(),
     ),
     # The SEN2 person-level return (pipelines/ingest/sen2): an XML file (any *.xml) or a flat export
     # (Blade-Export_<date>_<module>.csv, one file per module). Its own loader streams it into the

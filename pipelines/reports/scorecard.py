@@ -79,6 +79,7 @@ class ScorecardReport:
     pipeline_run: dict | None
     data: pl.DataFrame
     families: list[dict] = field(default_factory=list)
+    targets_note: str = ""
     changes: dict | None = None  # what changed since the previous archived report (archive.changes_since)
     settings_note: str | None = None  # why the LA's settings file was not used, in a sentence
     drilldown: list[dict] | None = None  # the drill-down page's sections (pipelines.reports.drilldown)
@@ -256,6 +257,11 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
         row["arrow"] = ""
     row["target_text"] = fmt(row["target"])
     row["target_from_label"] = labels.get(row["target_from_period"] or "", row["target_from_period"])
+    row["target_set_text"] = (f"set by {row['target_set_by']}" + (
+        f" on {row['target_agreed_on']:%d %b %Y}" if row.get("target_agreed_on") else "")
+        if row["target"] is not None and row.get("target_set_by") else None)
+    row["target_agreed_text"] = (f"agreed {row['target_agreed_on']:%d %b %Y}"
+                                 if row["target"] is not None and row.get("target_agreed_on") else None)
     row["sn_text"] = fmt(row["sn_average"])
     row["sn_reported_text"] = (f"{row['sn_count_reported']} of {row['sn_group_size'] or 10}"
                                if row["sn_count_reported"] is not None else None)
@@ -455,6 +461,7 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
         pipeline_run=_pipeline_run(con), data=data,
     )
     report.sn_groupings = _sn_groupings(con, la.la_code)
+    report.targets_note = targets_note(la, rows)
     report.families = [
         _family(code, f"{code}: {title}", title, [r for r in report.rated_rows if r["family"] == code],
                 sum(1 for r in rows if r["family"] == code))
@@ -621,6 +628,27 @@ def archive_reports(warehouse: Path, la: str, paths: list[Path], day: dt.date | 
     shutil.rmtree(folder, ignore_errors=True)
     scratch.rename(folder)
     return folder
+
+
+def targets_note(la, rows: list[dict]) -> str:
+    """Who set the targets and when (grouped by setter and date), or that there are none and what the
+    measures are rated against instead."""
+    benchmarks = (f"the {la.region_name or 'regional'} and England figures (Green when better than both, Red when "
+                  "worse than both)")
+    targeted = [r for r in rows if r["target"] is not None]
+    if not targeted:
+        return f"No targets have been set for {la.la_name}: each measure is rated against {benchmarks} instead."
+    groups: dict[tuple[str, str], list[str]] = {}
+    for r in targeted:
+        agreed = f", agreed {r['target_agreed_on']:%d %b %Y}" if r.get("target_agreed_on") else ""
+        groups.setdefault((r.get("target_set_by") or "an unnamed owner", agreed), []).append(r["kpi_id"])
+    parts = [f"{_and_list(kpis)} by {who}{agreed}" for (who, agreed), kpis in groups.items()]
+    return (f"Targets set by the scorecard owner: {'; '.join(parts)}. Measures without a target are rated against "
+            f"{benchmarks}.")
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def build_report(warehouse: Path, la: str, period: str | None = None, publication: bool = False,

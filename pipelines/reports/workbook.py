@@ -153,7 +153,8 @@ def _family_sheet(ws: Worksheet, report, family: str) -> None:
         _text(ws, r_index, 21, row["rag_reason_words"], wrap=True)
         _text(ws, r_index, 22, row["source_title"], wrap=True)
         _text(ws, r_index, 23, row["release"], wrap=True)
-        _text(ws, r_index, 24, "; ".join(row["flags"]) or None, wrap=True)
+        _text(ws, r_index, 24, "; ".join(row["flags"] + ([f"Target {row['target_set_text']}"]
+                                                          if row.get("target_set_text") else [])) or None, wrap=True)
         settings = row.get("settings")
         if settings:
             _text(ws, r_index, 25, settings.priority)
@@ -200,6 +201,7 @@ def _summary_sheet(ws: Worksheet, report) -> None:
         ws["A3"] = (f"Publication version: counts from 1 to {report.threshold}, and rates built on them, "
                     f"are shown as {SUPPRESSED_SYMBOL}.")
         ws["A3"].font = Font(bold=True)
+    ws["A5"] = report.targets_note
     ws["A4"] = s["summary_sentence"]
     ws["A4"].font = Font(bold=True, size=12)
     ws["A4"].alignment = Alignment(wrap_text=True, vertical="top")

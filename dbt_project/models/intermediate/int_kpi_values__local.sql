@@ -152,7 +152,7 @@ select
     source,
     'provisional / local' as source_label,
     'la' as geo_level,
-    cast('{{ var("local_la_code") }}' as {{ dbt.type_string() }}) as geo_code,
+    cast({{ local_la_code() }} as {{ dbt.type_string() }}) as geo_code,
     period_key,
     period_type,
     period_label,

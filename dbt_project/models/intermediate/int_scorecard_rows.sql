@@ -84,6 +84,8 @@ targets_in_force as (
         targets.target,
         targets.tolerance,
         targets.from_period,
+        targets.set_by,
+        targets.agreed_on,
         row_number() over (
             partition by targets.la_code, targets.kpi_id
             order by targets.applies_from desc
@@ -260,6 +262,8 @@ select
     health.quality_note,
     targets.target,
     targets.from_period as target_from_period,
+    targets.set_by as target_set_by,
+    targets.agreed_on as target_agreed_on,
     coalesce(
         targets.tolerance,
         case

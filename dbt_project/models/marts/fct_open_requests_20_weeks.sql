@@ -4,7 +4,7 @@
 -- will pass 20 weeks within the next 4 weeks (113 to 140 days). Counts only; the requests
 -- themselves are listed in casework_restricted.open_requests_past_20_weeks (not for publication).
 select
-    cast('{{ var("local_la_code") }}' as {{ dbt.type_string() }}) as la_code,
+    cast({{ local_la_code() }} as {{ dbt.type_string() }}) as la_code,
     month,
     period_end as as_at_date,
     cast(sum(case when measure = 'open_requests' then numerator end) as bigint) as open_requests,

@@ -134,6 +134,8 @@ select
     target,
     target_from_period,
     target_tolerance,
+    target_set_by,
+    target_agreed_on,
     sn_average,
     sn_count_reported,
     sn_vintage,

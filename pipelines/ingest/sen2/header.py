@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from pipelines.errors import SourceFormatError
+from pipelines.ingest.local import NOT_QUOTED
 from pipelines.ingest.sen2 import spec
 
 
@@ -40,7 +42,7 @@ class Sen2Header:
             try:
                 header.year = int(items["year"].strip())
             except ValueError:
-                raise SourceFormatError(file, f"{where} <Year>: '{items['year'].strip()}' is not a year") from None
+                raise SourceFormatError(file, f"{where} <Year>: {NOT_QUOTED} is not a year") from None
         for name, target in (("reference_date", "reference_date"), ("extract_datetime", "extract_date")):
             text = (items.get(name) or "").strip()
             if text:
@@ -51,7 +53,7 @@ class Sen2Header:
                         value = dt.datetime.strptime(text[:11].strip(), "%Y-%b-%d").date()
                     except ValueError:
                         element = "ReferenceDate" if name == "reference_date" else "DateTime"
-                        raise SourceFormatError(file, f"{where} <{element}>: '{text}' is not a date") from None
+                        raise SourceFormatError(file, f"{where} <{element}>: {NOT_QUOTED} is not a date") from None
                 setattr(header, target, value)
         if "dsco" in items:
             header.note_item("header", "dsco")
@@ -60,19 +62,25 @@ class Sen2Header:
     def check(self, where: str, expected_la: set[str] | None) -> None:
         """Collection, reference date and LA [spec 3.2.1: Collection is SEN2; LEA is the returning LA]."""
         if self.collection and self.collection.upper() != "SEN2":
-            raise SourceFormatError(self.file, f"{where} <Collection>: the file is a '{self.collection}' return, "
-                                               "not SEN2")
+            raise SourceFormatError(self.file, f"{where} <Collection>: the file is not a SEN2 return (its collection "
+                                               "is another one; the value is not shown)")
         if self.la_number is None:
             raise SourceFormatError(self.file, f"{where} <LEA>: the LA number is missing, so the return "
                                                "cannot be matched to a council")
         if expected_la and self.la_number.lstrip("0") not in {la.lstrip("0") for la in expected_la}:
+            # an LA number is shown only when it is one (three digits); any other text is not quoted
+            shown = f"LA {self.la_number}" if re.fullmatch(r"\d{3}", self.la_number) else "another LA"
             raise SourceFormatError(
-                self.file, f"{where} <LEA>: the return belongs to LA {self.la_number}, not to this scorecard's "
+                self.file, f"{where} <LEA>: the return belongs to {shown}, not to this scorecard's "
                            f"LA ({', '.join(sorted(expected_la))}); load each council's return in its own warehouse")
         if self.reference_date is None:
             raise SourceFormatError(self.file, f"{where} <ReferenceDate>: the census reference date is missing")
         if self.extract_date is None:
             self.extract_date = self.reference_date
+        today = dt.date.today()
+        if self.extract_date > today:
+            raise SourceFormatError(self.file, f"{where} <DateTime>: the return's extract date is in the future "
+                                               f"(today is {today:%d/%m/%Y}); correct it and export the return again")
 
     def note_item(self, module: str, item: str) -> None:
         """Record an item that only some versions have; a file mixing 1.1-only and 1.3-only items is refused."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipelines.errors import SourceFormatError
+from pipelines.ingest.local import NOT_QUOTED
 from pipelines.ingest.pseudonymise import age_band, age_in_years, keyed_hash
 from pipelines.ingest.sen2 import spec
 
@@ -55,7 +56,6 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 DATE_COLUMNS = {name for table in SCHEMAS.values() for name, dtype in table.items() if dtype == pl.Date}
 BOOL_COLUMNS = {name for table in SCHEMAS.values() for name, dtype in table.items() if dtype == pl.Boolean}
 INT_COLUMNS = {name for table in SCHEMAS.values() for name, dtype in table.items() if dtype == pl.Int32}
-PERSONAL_ITEMS = frozenset({"surname", "forename", "birth_date", "postcode", "upn", "uln"})
 
 
 @dataclass
@@ -83,7 +83,7 @@ class ValueParser:
     def error(self, where: str, problem: str) -> SourceFormatError:
         return SourceFormatError(self.file, f"{where}: {problem}")
 
-    def date(self, text: str | None, where: str, name: str) -> dt.date | None:
+    def date(self, text: str | None, where: str) -> dt.date | None:
         if text is None:
             return None
         value = text.strip()[:10]
@@ -94,8 +94,7 @@ class ValueParser:
         try:  # the Blade export writes 2022-Sep-28 00:00:00
             return dt.datetime.strptime(text.strip()[:11], "%Y-%b-%d").date()
         except ValueError:
-            shown = "the value (not shown: personal data)" if name in PERSONAL_ITEMS else f"'{text.strip()}'"
-            raise self.error(where, f"{shown} is not a date (SEN2 dates are yyyy-mm-dd, spec 3.2)") from None
+            raise self.error(where, f"{NOT_QUOTED} is not a date (SEN2 dates are yyyy-mm-dd, spec 3.2)") from None
 
     def flag(self, text: str | None, where: str) -> bool | None:
         if text is None:
@@ -105,7 +104,7 @@ class ValueParser:
             return True
         if word in spec.FALSE_WORDS:
             return False
-        raise self.error(where, f"'{text.strip()}' is not a yes/no value (SEN2 booleans are 1 or 0, spec 3.2)")
+        raise self.error(where, f"{NOT_QUOTED} is not a yes/no value (SEN2 booleans are 1 or 0, spec 3.2)")
 
     def integer(self, text: str | None, where: str) -> int | None:
         if text is None:
@@ -113,7 +112,7 @@ class ValueParser:
         try:
             return int(float(text.strip()))
         except ValueError:
-            raise self.error(where, f"'{text.strip()}' is not a whole number") from None
+            raise self.error(where, f"{NOT_QUOTED} is not a whole number") from None
 
 
 def upn_check_letter_ok(upn: str) -> bool:
@@ -175,7 +174,7 @@ class BatchBuilder:
     def add(self, person: PersonRecord) -> None:
         p, where = self.parser, person.label or f"Person {person.position}"
         items = person.items
-        birth = p.date(items.get("birth_date"), f"{where} <PersonBirthDate>", "birth_date")
+        birth = p.date(items.get("birth_date"), f"{where} <PersonBirthDate>")
         identity = person_identity(items, birth)
         upn, uln = items.get("upn"), items.get("uln")
         sex = items.get("sex")
@@ -199,7 +198,7 @@ class BatchBuilder:
                     continue
                 element = f"{rw} <{spec.ELEMENT_NAMES.get(name, name)}>"
                 if name in DATE_COLUMNS:
-                    row[name] = p.date(text, element, name)
+                    row[name] = p.date(text, element)
                 elif name in BOOL_COLUMNS:
                     row[name] = p.flag(text, element)
                 elif name in INT_COLUMNS:
@@ -224,8 +223,8 @@ class BatchBuilder:
                         "sen_unit": p.flag(d.get("sen_unit"), f"{dw} <SENunitIndicator>"),
                         "resourced_provision": p.flag(d.get("resourced_provision"),
                                                       f"{dw} <ResourcedProvisionIndicator>"),
-                        "entry_date": p.date(d.get("entry_date"), f"{dw} <EntryDate>", "entry_date"),
-                        "leaving_date": p.date(d.get("leaving_date"), f"{dw} <LeavingDate>", "leaving_date"),
+                        "entry_date": p.date(d.get("entry_date"), f"{dw} <EntryDate>"),
+                        "leaving_date": p.date(d.get("leaving_date"), f"{dw} <LeavingDate>"),
                         "attendance_pattern": d.get("attendance_pattern"), "res": d.get("res"),
                         "wbp": d.get("wbp"), "source_row": person.position,
                     })

@@ -27,6 +27,7 @@ import polars as pl
 from pipelines import config
 from pipelines.errors import SendScorecardError
 from pipelines.ingest.loader import connect_warehouse
+from pipelines.ingest.sources import SOURCES_BY_TABLE
 from pipelines.reports.archive import reports_dir
 from pipelines.reports.charts import TrendPoint, legend_svg, trend_svg
 from pipelines.reports.formatting import (
@@ -306,9 +307,11 @@ def _display_row(row: dict, labels: dict[str, str], report_date: dt.date, thresh
             flags.append(f"Provisional: the LA's own monthly figure; nothing is published for this measure{trend}")
         else:
             shown = SUPPRESSED_SYMBOL if row.get("provisional_suppressed") else f"{row['provisional_value']:g}"
-            flags.append(f"Local monthly figure {shown} for {row['provisional_period_label']}"
-                         f"{trend}: {row['latest_value_basis']}. Local source: "
-                         f"{source_title(row.get('provisional_source'))}")
+            # the casework figures have two possible local sources: say when it is the SEN2 return
+            spec = SOURCES_BY_TABLE.get(row.get("provisional_source") or "")
+            sen2 = " from the SEN2 return" if spec is not None and spec.family == "sen2_return" else ""
+            flags.append(f"Local monthly figure {shown} for {row['provisional_period_label']}{sen2}"
+                         f"{trend}: {row['latest_value_basis']}")
     if row["value"] is not None and row["value_status"] not in (None, "ok"):
         flags.append("Value status: " + status_words(row["value_status"]))
     if suppressed:

@@ -15,35 +15,22 @@ neighbours as (
 
 ),
 
-current_vintage as (
+current_vintages as (
 
-    select max(valid_from) as valid_from
+    select distinct neighbours.vintage
     from neighbours
+    where neighbours.valid_from = (select max(published.valid_from) from neighbours as published)
 
 ),
 
-local_authorities as (
+period_vintages as (
 
     select
-        la_code,
-        current_la_code
-    from {{ ref('stg_reference__local_authorities') }}
+        periods.period_key,
+        current_vintages.vintage
+    from periods
+    cross join current_vintages
 
 )
 
--- LAs by their current code, as the KPI values are
-select
-    periods.period_key,
-    neighbours.vintage,
-    neighbours.groupings_label,
-    coalesce(la.current_la_code, neighbours.la_code) as la_code,
-    neighbours.neighbour_rank,
-    coalesce(neighbour.current_la_code, neighbours.neighbour_la_code) as neighbour_la_code
-from periods
-cross join current_vintage
-inner join neighbours
-    on current_vintage.valid_from = neighbours.valid_from
-left join local_authorities as la
-    on neighbours.la_code = la.la_code
-left join local_authorities as neighbour
-    on neighbours.neighbour_la_code = neighbour.la_code
+{{ neighbours_of_period_vintages('period_vintages') }}

@@ -37,27 +37,14 @@ candidate_vintages as (
 
 ),
 
-local_authorities as (
+period_vintages as (
 
     select
-        la_code,
-        current_la_code
-    from {{ ref('stg_reference__local_authorities') }}
+        period_key,
+        vintage
+    from candidate_vintages
+    where vintage_order = 1
 
 )
 
--- LAs by their current code, as the KPI values are
-select
-    candidate_vintages.period_key,
-    candidate_vintages.vintage,
-    coalesce(la.current_la_code, neighbours.la_code) as la_code,
-    neighbours.neighbour_rank,
-    coalesce(neighbour.current_la_code, neighbours.neighbour_la_code) as neighbour_la_code
-from candidate_vintages
-inner join {{ ref('stg_reference__statistical_neighbours') }} as neighbours
-    on candidate_vintages.vintage = neighbours.vintage
-left join local_authorities as la
-    on neighbours.la_code = la.la_code
-left join local_authorities as neighbour
-    on neighbours.neighbour_la_code = neighbour.la_code
-where candidate_vintages.vintage_order = 1
+{{ neighbours_of_period_vintages('period_vintages') }}

@@ -65,13 +65,23 @@ print(json.dumps({"seconds": time.perf_counter() - started, "stages": summary.st
 
 
 def run_child(code: str, *args: str) -> dict:
+    from pipelines import config
+
+    # the drop-zone's local extracts are the demo LA's: the refresh is told so, as a council's is
     env = {**os.environ, "SEND_PSEUDONYM_KEY": os.environ.get("SEND_PSEUDONYM_KEY")
-           or "benchmark-key-synthetic-data-only"}
+           or "benchmark-key-synthetic-data-only", "SEND_SCORECARD_LA": config.demo_la()}
+    # a script file, not `python -c`: pyspark (installed by `make install-spark`) takes a main module
+    # without __file__ for its own doctests, and exits when GX imports it
+    with tempfile.NamedTemporaryFile("w", suffix=".py", prefix="send-bench-", delete=False) as script:
+        script.write(code)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env,
-                          cwd=Path(__file__).resolve().parents[1])
-    if done.returncode != 0:
-        raise SystemExit(f"benchmark step failed:\n{done.stderr[-3000:]}")
+    try:
+        done = subprocess.run([sys.executable, script.name, *args], capture_output=True, text=True, env=env,
+                              cwd=Path(__file__).resolve().parents[1])
+    finally:
+        os.unlink(script.name)
+    if done.returncode != 0 or not done.stdout.strip():
+        raise SystemExit(f"benchmark step failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["wall"] = time.perf_counter() - started  # with interpreter start-up and imports
     return result

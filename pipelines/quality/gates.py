@@ -13,7 +13,6 @@ columns the suite reads (text as categories); see `suites.to_validation_pandas`.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import logging
 import math
@@ -139,10 +138,6 @@ def validate_frame(con: duckdb.DuckDBPyConnection | None, spec: SourceSpec, fram
     try:
         suite, from_file = load_suite(spec)
         outcomes, notes = _run_suite(con, spec, frame, raw_file_name, file_sha256, suite)
-        # GX leaves reference cycles (exceptions it catches keep their tracebacks' frames) that hold the
-        # validated frames until a full collection, which a process holding GX's objects rarely runs:
-        # without this the frames of a dozen large files pile up (+1.2 GB over ../shared/data)
-        gc.collect()
     except Exception as exc:  # the gate itself broke: refuse the load rather than load unchecked data
         log.exception("quality checks of %s could not run", raw_file_name)
         outcomes, notes = [CheckOutcome(
@@ -289,10 +284,6 @@ def _batch_definition():
             context = _gx().get_context(mode="ephemeral", project_config=_context_config())
             _DEFINITION = (context.data_sources.add_pandas("parsed_files").add_dataframe_asset("parsed_file")
                            .add_batch_definition_whole_dataframe("whole_frame"))
-            # GX leaves ~270k long-lived objects; out of the collector's sight, the collection that frees
-            # each validation's garbage (see validate_frame) takes milliseconds instead of ~0.15 s
-            gc.collect()
-            gc.freeze()
         return _DEFINITION
 
 

@@ -254,8 +254,7 @@ class RefreshRun:
             plan, build = self.plan, self.build
             select = plan.dbt_selection(r.source for r in self.results if r.status == "loaded" and r.source)
             with plan.state_dir() as state:
-                return dbt_build(build, select=select, state=state if select else None,
-                                 build_as=build.parent / self.published.name)
+                return dbt_build(build, select=select, state=state if select else None)
 
     def publish(self) -> Path | None:
         """Diff against the published file, record the run in it, and swap the build file in."""

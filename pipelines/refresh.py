@@ -39,9 +39,10 @@ from pipelines.ingest.loader import (
     load_raw_file,
     plan_files,
 )
+from pipelines.ingest.rawfile import expand_paths
 from pipelines.ingest.releases import mark_superseded
 from pipelines.ingest.sen2.load import expected_la_numbers, load_sen2, sen2_inputs
-from pipelines.ingest.sources import SourceSpec
+from pipelines.ingest.sources import SourceSpec, detect_source
 from pipelines.jobs import dbt_models_exist, write_outputs
 from pipelines.notify import notify
 from pipelines.publish import discard_build, prepare_build, publish, writer_lock
@@ -187,6 +188,7 @@ class RefreshRun:
         and does not stop the run."""
         build = self.build
         with self.stage("ingest"):
+            refuse_local_extracts_without_la(self.raw_dir, only)
             if loader is not None and only is None:
                 results = loader([self.raw_dir], build)
             else:
@@ -354,6 +356,29 @@ def run_refresh(raw_dir: Path, published: Path, *,
             run.summary.status, run.summary.failed_step = "failed", run.summary.failed_step or run.step
             raise SendScorecardError(run.summary.sentence()) from exc
     return run.summary
+
+
+def refuse_local_extracts_without_la(raw_dir: Path, only: SourceSpec | str | None = None) -> None:
+    """Local extracts and SEN2 returns are one LA's figures: without SEND_SCORECARD_LA they would belong
+    to no LA, so the run stops before loading anything and says what to set (the published warehouse
+    is untouched)."""
+    if config.scorecard_la() or (isinstance(only, SourceSpec) and not only.family.startswith("local_")):
+        return
+    local = [path.name for path in expand_paths([raw_dir]) if only != SEN2 and _is_local_extract(path.name)]
+    local += [files[0].name for files in sen2_inputs([raw_dir]) if only in (None, SEN2)]
+    if local:
+        shown = ", ".join(local[:3]) + (f" and {len(local) - 3} more" if len(local) > 3 else "")
+        raise SendScorecardError(
+            f"The drop-zone has local extracts ({shown}) but SEND_SCORECARD_LA is not set, so nothing says "
+            "whose figures they are: set SEND_SCORECARD_LA to your LA's code, 3-digit number or name "
+            "(README, Settings) and run the refresh again.")
+
+
+def _is_local_extract(name: str) -> bool:
+    try:
+        return detect_source(name).family.startswith("local_")
+    except SendScorecardError:  # not a known source: listed by the loader, not refused here
+        return False
 
 
 def _quarantine_unreadable(build: Path, results: list[LoadResult], run_id: str) -> None:

@@ -320,6 +320,18 @@ def test_every_door_logs_notifies_and_publishes_the_rest_when_a_file_is_refused(
 
     listed = CliRunner().invoke(main, ["runs"])
     assert listed.exit_code == 0 and run["run_id"][:12] in listed.output and door in listed.output
+    if door == "schedule":  # the next month with nothing changed: no run, and the tick says why
+        import dagster as dg
+
+        from pipelines.definitions import defs
+
+        repo = defs.get_repository_def()
+        schedule = repo.get_schedule_def("monthly_refresh")
+        tick = schedule.evaluate_tick(dg.build_schedule_context(repository_def=repo))
+        assert not tick.run_requests and "Nothing to refresh: nothing changed since refresh" in tick.skip_message
+        (raw / "national" / "neet" / refused).write_bytes((raw / "national" / "neet" / refused).read_bytes() + b"\n")
+        tick = schedule.evaluate_tick(dg.build_schedule_context(repository_def=repo))
+        assert len(tick.run_requests) == 1 and "1 drop-zone file(s)" in tick.run_requests[0].tags["changed"]
     if door == "sensor":  # the refused file is retried only when its bytes change
         import dagster as dg
 

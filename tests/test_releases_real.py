@@ -189,3 +189,37 @@ def test_real_newer_release_without_an_la_keeps_it_and_warns(real_data, tmp_path
         assert STOCKPORT in logged[0][0]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_real_marks_file_by_file_equal_a_whole_group_recompute(real_data, tmp_path, newest_first):
+    """Each file's load marks only the figures it carries (releases.mark_superseded with its hash): in either
+    load order the marks equal a recompute over the whole EHC plans group, and the newest edition wins."""
+    from pipelines.ingest.loader import connect_warehouse, ingest_paths
+    from pipelines.ingest.releases import mark_superseded
+    from pipelines.ingest.sources import SOURCES_BY_TABLE
+
+    newest = tmp_path / "2025_release"
+    _write(newest / "timeliness_20_week.csv", _timeliness(real_data))
+    editions = [real_data / "dfe" / "ehcp-plans-2019", real_data / "dfe" / "ehcp-plans-2023"]
+    scans = [newest, *editions] if newest_first else [*reversed(editions), newest]
+    scans.insert(0, real_data / "reference" / "la_lookup.csv")  # the 2019 edition's LA codes of its time
+    marks = """select release, coalesce(target_source, 'ehcp_timeliness'), is_superseded, count(*) from (
+        select release, target_source, is_superseded from raw.ehcp_main_table
+        union all select release, null, is_superseded from raw.ehcp_timeliness) group by all order by all"""
+    con = connect_warehouse(tmp_path / "w.duckdb")
+    try:
+        for path in scans:
+            results = ingest_paths(con, [path])
+            assert {r.status for r in results} == {"loaded"}, [r.message for r in results]
+        file_by_file = con.execute(marks).fetchall()
+        mark_superseded(con, SOURCES_BY_TABLE["ehcp_timeliness"])  # every table of the group, every figure
+        assert con.execute(marks).fetchall() == file_by_file
+        current = {(release, target) for release, target, superseded, _ in file_by_file if not superseded}
+        assert ("timeliness_20_week", "ehcp_timeliness") in current
+        # 2019-2022 of the older editions' timeliness are superseded by the 2025 release, 2014-2018 of 2019's by 2023's
+        superseded = dict(con.execute("""select release, count(distinct time_period) from raw.ehcp_main_table
+            where is_superseded and target_source = 'ehcp_timeliness' group by 1""").fetchall())
+        assert superseded == {"SEN2_MI": 5, "sen2_mi": 4}
+    finally:
+        con.close()

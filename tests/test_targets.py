@@ -110,6 +110,34 @@ def test_there_is_no_built_in_local_la(monkeypatch, tmp_path, caplog):
     assert "SEND_SCORECARD_LA is not set: no scorecard was written" in caplog.text
 
 
+def test_local_extracts_without_an_la_stop_the_refresh_before_anything_loads(monkeypatch, tmp_path):
+    """Without SEND_SCORECARD_LA local figures would belong to no LA (dbt's not_null test on geo_code
+    failed deep in the build): the refresh says what to set and leaves the published warehouse alone."""
+    from pipelines.errors import SendScorecardError
+    from pipelines.refresh import refuse_local_extracts_without_la, run_refresh
+
+    raw = tmp_path / "raw"
+    (raw / "local").mkdir(parents=True)
+    (raw / "local" / "local_offer_visits_2025-06.csv").write_text("month,page,page_views\n", encoding="utf-8")
+    (raw / "sen2_return_2025.xml").write_text("<Message/>", encoding="utf-8")
+    published = tmp_path / "warehouse" / "send.duckdb"
+    monkeypatch.delenv("SEND_SCORECARD_LA", raising=False)
+    with pytest.raises(SendScorecardError) as refused:
+        run_refresh(raw, published, write_reports=None)
+    message = str(refused.value)
+    assert "failed at the ingest step" in message and "SEND_SCORECARD_LA is not set" in message
+    assert "local_offer_visits_2025-06.csv" in message and "sen2_return_2025.xml" in message
+    assert not published.exists()
+    refuse_local_extracts_without_la(raw, detect_source("timeliness_20_week.csv"))  # a national source: no LA needed
+    monkeypatch.setenv("SEND_SCORECARD_LA", "stockport")
+    refuse_local_extracts_without_la(raw)
+    (raw / "local" / "local_offer_visits_2025-06.csv").unlink()
+    (raw / "sen2_return_2025.xml").unlink()
+    (raw / "timeliness_20_week.csv").write_text("time_period\n", encoding="utf-8")
+    monkeypatch.delenv("SEND_SCORECARD_LA")
+    refuse_local_extracts_without_la(raw)  # national files only: no LA needed
+
+
 @pytest.mark.slow
 def test_the_scorecard_shows_who_set_each_target_or_says_there_are_none(tmp_path_factory, tmp_path):
     import shutil

@@ -1,7 +1,8 @@
 """When refreshes run: a monthly schedule and a sensor on the drop-zone.
 
 The schedule's day and time come from SEND_REFRESH_DAY (1-28, default 5) and SEND_REFRESH_TIME
-(HH:MM, default 06:00), Europe/London. The sensor's state is the published warehouse itself: a file
+(HH:MM, default 06:00), Europe/London. A tick whose drop-zone, dbt project, code and settings are
+those of the published refresh (the CLI's nothing-changed check) starts nothing and says so. The sensor's state is the published warehouse itself: a file
 whose content hash is in meta.file_loads (loaded, or refused by its quality gate) starts nothing, so
 `dagster dev` on an up-to-date warehouse starts no run, touching a file does nothing and a refused
 file is retried only when its bytes change. Only the new files' sources and everything downstream of
@@ -22,6 +23,7 @@ from pipelines.ingest.loader import connect_warehouse, table_exists
 from pipelines.ingest.rawfile import expand_paths, open_raw_files
 from pipelines.ingest.sen2.load import file_sha256, is_sen2_input, sen2_inputs
 from pipelines.ingest.sources import SOURCES, detect_source
+from pipelines.refresh_state import plan_refresh
 
 SEN2_TABLE = next(spec.table for spec in SOURCES if spec.family == "sen2_return")
 
@@ -82,11 +84,16 @@ def published_hashes(published: Path) -> set[str]:
 
 
 def build_automation(refresh_job):
-    schedule = dg.ScheduleDefinition(
-        name="monthly_refresh", job=refresh_job, cron_schedule=monthly_cron(),
-        execution_timezone="Europe/London", default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="The full monthly refresh of every source, model, report and the publish step.",
-    )
+    @dg.schedule(name="monthly_refresh", job=refresh_job, cron_schedule=monthly_cron(),
+                 execution_timezone="Europe/London", default_status=dg.DefaultScheduleStatus.RUNNING,
+                 description="The full monthly refresh of every source, model, report and the publish step; "
+                             "skipped, saying so, when nothing changed since the published refresh.")
+    def schedule(context: dg.ScheduleEvaluationContext):
+        plan = plan_refresh(config.raw_dir(), config.warehouse_path())  # the CLI's check: hashes, no loading
+        if plan.unchanged:
+            return dg.SkipReason(f"Nothing to refresh: {plan.reason} (drop-zone files, dbt project, code and "
+                                 "settings are the published refresh's), so the published warehouse stays as it is.")
+        return dg.RunRequest(tags={"changed": "; ".join(plan.changes)[:200] or plan.reason})
 
     @dg.sensor(job=refresh_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
                description="Starts a refresh of the sources whose files the published warehouse has not seen "

@@ -11,6 +11,7 @@ import dagster as dg
 
 from pipelines import config
 from pipelines.refresh import STARTERS, refresh_session
+from pipelines.refresh_state import plan_refresh
 
 # A run tag naming who started the run; without it the schedule and sensor tags Dagster sets decide.
 STARTED_BY_TAG = "send/started_by"
@@ -33,4 +34,8 @@ def refresh_run(init_context: dg.InitResourceContext):
     tags = init_context.dagster_run.tags if init_context.dagster_run else {}
     with refresh_session(config.raw_dir(), config.warehouse_path(), started_by=started_by(tags),
                          run_id=init_context.run_id, on_wait=init_context.log.info) as session:
+        if init_context.dagster_run is not None and not init_context.dagster_run.asset_selection:
+            # the whole job (the schedule's run): publish records the fingerprint, as the CLI's refresh
+            # does, so the next tick with nothing changed is skipped; a partial run records none
+            session.plan = plan_refresh(session.raw_dir, session.published)
         yield session

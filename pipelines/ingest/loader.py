@@ -156,18 +156,45 @@ def unseen_columns(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.D
     return unseen
 
 
+def create_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.DataFrame) -> bool:
+    """Create `spec`'s raw table, empty, with the frame's columns, unless it exists; True when created.
+
+    Called before the file's transaction, never in it: DuckDB 2.0 answers a GROUP BY or DISTINCT over
+    a table created in the same transaction as an insert of more than one row group (122,880 rows)
+    with no rows at all, on this connection, until a checkpoint - the marks of the file's release and
+    its coverage sentence read the table so. A table created here for a file that then fails is
+    dropped again (drop_if_empty)."""
+    if table_exists(con, "raw", spec.table):
+        return False
+    con.register("incoming_columns", frame.head(0).to_arrow())
+    try:
+        con.execute(f"create table raw.{spec.table} as select * from incoming_columns")
+    finally:
+        con.unregister("incoming_columns")
+    return True
+
+
+def drop_if_empty(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+    """Drop the table create_table made for a file that failed (no other file has rows in it)."""
+    if table_exists(con, "raw", spec.table) and not con.execute(
+            f"select count(*) from raw.{spec.table}").fetchall()[0][0]:
+        con.execute(f"drop table raw.{spec.table}")
+
+
 def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.DataFrame) -> None:
-    """Replace what `frame` supersedes and insert it, inside the caller's transaction."""
+    """Replace what `frame` supersedes and insert it, inside the caller's transaction, into the table
+    create_table made (columns the table lacks are added)."""
     con.register("incoming", frame.to_arrow())
     try:
-        con.execute(f"create table if not exists raw.{spec.table} as select * from incoming where false")
         existing = {r[0] for r in con.execute(
             "select column_name from information_schema.columns where table_schema='raw' and table_name=?",
             [spec.table]).fetchall()}
-        for name, dtype in zip(frame.columns, con.execute("select * from incoming limit 0").description,
-                               strict=True):
-            if name not in existing:
-                con.execute(f'alter table raw.{spec.table} add column "{name}" {_duck_type(dtype[1])}')
+        new = [c for c in frame.columns if c not in existing]
+        if new:
+            types = dict(zip(frame.columns, (d[1] for d in con.execute("select * from incoming limit 0").description),
+                             strict=True))
+            for name in new:
+                con.execute(f'alter table raw.{spec.table} add column "{name}" {_duck_type(types[name])}')
         if spec.grain:
             pass  # nothing is deleted: older releases' rows are marked superseded after the insert
         elif spec.replace_by:
@@ -180,17 +207,17 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
         else:
             con.execute(f"delete from raw.{spec.table}")
         con.execute(f"insert into raw.{spec.table} by name select * from incoming")
-        if spec.grain:
-            mark_superseded(con, spec)
+        if spec.grain:  # the figures this file carries: its coverage sentence reads their marks
+            mark_superseded(con, spec, frame.get_column("file_sha256")[0] if frame.height else None)
     finally:
         con.unregister("incoming")
 
 
 def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
-    """Write the load through to the warehouse file. Without it DuckDB 2.0 can answer later queries
-    on this connection from a stale view of the table just updated (the next file's volume check
-    found no rows with a release_order, a group by found none at all); a new connection sees the
-    rows. If another connection holds a transaction the checkpoint waits for a later one."""
+    """Write the run's loads through to the warehouse file, once at the end of a run (a table is
+    created outside its first file's transaction, see create_table, so the loading connection reads
+    every committed load without one). If another connection holds a transaction the checkpoint
+    waits for a later one."""
     try:
         con.execute("checkpoint")
     except duckdb.Error:
@@ -201,11 +228,15 @@ def _duck_type(type_code: object) -> str:
     return str(type_code) if str(type_code) not in ("STRING", "str") else "VARCHAR"
 
 
-def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec) -> LoadResult:
-    """Load one file in one transaction; on any error the table is left as it was."""
+def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec,
+                  release_columns_added: bool = False) -> LoadResult:
+    """Load one file in one transaction; on any error the table is left as it was.
+
+    `release_columns_added`: the caller ran add_release_columns on this connection already (once per run)."""
     started = dt.datetime.now()
     result = LoadResult(file=raw.name, source=spec.table, status="loaded", sha256=raw.sha256)
-    add_release_columns(con)
+    if not release_columns_added:
+        add_release_columns(con)
     if already_loaded(con, spec, raw):
         result.status, result.message = "skipped", "already loaded (same content)"
         return result
@@ -225,6 +256,7 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
             _record(con, result, raw.release, started)
             result.seconds = (dt.datetime.now() - started).total_seconds()
             return result
+        created = create_table(con, spec, frame)
         con.execute("begin transaction")
         try:
             write_table(con, spec, frame)
@@ -243,8 +275,9 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
+            if created:
+                drop_if_empty(con, spec)
             raise
-        _checkpoint(con)
     except SendScorecardError as exc:
         result.status, result.message = "failed", str(exc)
     except duckdb.Error as exc:
@@ -325,16 +358,16 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
     returns = sen2_inputs(paths)
     if on_plan:
         on_plan(len(planned) + len(returns))
+    add_release_columns(con)
     for raw, spec, failure in planned:
-        result = failure or load_raw_file(con, raw, spec)
+        result = failure or load_raw_file(con, raw, spec, release_columns_added=True)
         if failure:
             _record(con, failure, None, dt.datetime.now())
         results.append(result)
         if on_file:
             on_file(result)
-    # The marks once more over everything this run loaded, each table's new rows now committed.
-    for spec in {spec.table: spec for raw, spec, failure in planned if spec is not None and spec.grain}.values():
-        mark_superseded(con, spec)
+    # No whole-group pass of the marks: each file's transaction marked the figures it carries
+    # (releases.mark_superseded), so the marks commit with the rows they follow from.
     _checkpoint(con)
     # SEN2 person-level returns (XML or flat export) load after the other local extracts.
     expected = expected_la_numbers(scorecard_la()) if returns else None

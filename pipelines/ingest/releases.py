@@ -72,7 +72,11 @@ def group_tables(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> list[Sourc
     table share one group), those that exist."""
     members = [s for s in SOURCES if s.grain and (s.table == spec.table or (
         spec.release_group and s.release_group == spec.release_group))]
-    return [s for s in members if _exists(con, s.table)]
+    if len(members) == 1:
+        return members if _exists(con, spec.table) else []
+    existing = {name for (name,) in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
+    return [s for s in members if s.table in existing]
 
 
 def _target(spec: SourceSpec) -> str:
@@ -80,25 +84,60 @@ def _target(spec: SourceSpec) -> str:
     return '"target_source"' if spec.target_column else f"'{spec.table}'"
 
 
-def mark_superseded(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+def mark_superseded(con: duckdb.DuckDBPyConnection, spec: SourceSpec, sha256: str | None = None) -> None:
     """Recompute `is_superseded` for `spec`'s table and its group: within each target and grain,
-    the rows of every release but the newest are superseded."""
+    the rows of every release but the newest are superseded.
+
+    With `sha256` (the file just written to `spec.table`), only the figures that file carries are
+    recomputed: a figure's newest release can change only where a new release carries it, so marks
+    right before the file stay right after it for every other figure (nothing of a grain source is
+    deleted; a failed file rolls back with its marks). The loader calls it so in each file's
+    transaction, which keeps the file's coverage sentence right; without `sha256` the whole group
+    is recomputed (a one-source reload). Only rows whose mark changes are written."""
     tables = group_tables(con, spec)
     if not tables:  # nothing of the group loaded (its only file was refused)
         return
     grain = [c for c in spec.grain if c != "target_source"]
     keys = ", ".join(f'"{c}"' for c in grain)
+    touched = ""
+    if sha256 is not None:
+        targets = {r[0] for r in con.execute(f"select distinct target_source from raw.{spec.table} "
+                                             "where file_sha256 = ?", [sha256]).fetchall()
+                   } if spec.target_column else {spec.table}
+        # a table of its own target competes only for that target (the older main table for any)
+        tables = [s for s in tables if s.target_column or s.table in targets]
+        if not _other_releases(con, tables, targets, sha256):
+            return  # the file's release is the only one of its targets: every row current, as inserted
+        con.execute(f"create or replace temp table release_touched as select distinct {_target(spec)} as target, "
+                    f"{keys} from raw.{spec.table} where file_sha256 = ?", [sha256]).fetchall()
+        match = " and ".join(f'k."{c}" is not distinct from r."{c}"' for c in grain)
+        touched = f" as r where exists (select 1 from release_touched as k where k.target = r.target and {match})"
     union = " union all ".join(
         f"select {_target(s)} as target, {keys}, coalesce(release_order, '') as release_order from raw.{s.table}"
         for s in tables)
     con.execute(f"create or replace temp table release_winners as select target, {keys}, "
-                f"max(release_order) as newest from ({union}) group by all").fetchall()
+                f"max(release_order) as newest from (select * from ({union}){touched}) group by all").fetchall()
     for s in tables:
         match = " and ".join(f'w."{c}" is not distinct from t."{c}"' for c in grain)
-        con.execute(f"""update raw.{s.table} as t set is_superseded = coalesce(t.release_order, '') < w.newest
+        mark = "coalesce(t.release_order, '') < w.newest"
+        con.execute(f"""update raw.{s.table} as t set is_superseded = {mark}
             from release_winners as w where w.target = {_target(s).replace('"target_source"', 't.target_source')}
-            and {match}""").fetchall()
+            and {match} and t.is_superseded is distinct from ({mark})""").fetchall()
     con.execute("drop table release_winners").fetchall()
+    if sha256 is not None:
+        con.execute("drop table release_touched").fetchall()
+
+
+def _other_releases(con: duckdb.DuckDBPyConnection, tables: list[SourceSpec], targets: set[str],
+                    sha256: str) -> bool:
+    """Whether any file but `sha256` has rows for `targets` in `tables`."""
+    listed = ", ".join("'" + t.replace("'", "''") + "'" for t in sorted(targets)) or "null"
+    for s in tables:
+        only = f"and target_source in ({listed})" if s.target_column else ""
+        if con.execute(f"select count(*) from (select 1 from raw.{s.table} where file_sha256 is distinct from ? "
+                       f"{only} limit 1)", [sha256]).fetchall()[0][0]:
+            return True
+    return False
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.config import DBT_PROJECT_DIR
+from pipelines.config import DBT_PROJECT_DIR, dbt_target_dir
 from pipelines.errors import SendScorecardError
 
 # statuses of a node that did not go as planned (run results use "error", tests "fail")
@@ -56,6 +56,7 @@ class RunSummary:
     success: bool
     seconds: float
     results: list[NodeResult] = field(default_factory=list)
+    manifest: str | None = field(default=None, repr=False)  # the manifest.json this invocation wrote
 
     @property
     def failed(self) -> list[NodeResult]:
@@ -97,15 +98,26 @@ def _describe(result: NodeResult) -> str:
 # dbt keeps its parsed project (target/partial_parse.msgpack) only while the profile stays the same,
 # and the profile holds the warehouse's path: every build into another file (each refresh's build copy,
 # each test's warehouse) used to reparse the whole project (seconds). dbt is therefore always shown
-# the warehouse at this one path: a symbolic link to a hard link of the file named warehouse.duckdb
-# beside it (DuckDB names the database after the file the link resolves to, dbt after the path).
-FIXED_DIR = DBT_PROJECT_DIR / "target" / "warehouse"
+# the warehouse at one path of its target folder: a symbolic link to a hard link of the file named
+# warehouse.duckdb beside it (DuckDB names the database after the file the link resolves to, dbt
+# after the path, so both say `warehouse`).
 FIXED_NAME = "warehouse.duckdb"
 
 
 def fixed_path() -> Path:
     """The path dbt's profile always reads the warehouse from (see _at_fixed_path)."""
-    return FIXED_DIR / FIXED_NAME
+    return dbt_target_dir() / "warehouse" / FIXED_NAME
+
+
+@contextmanager
+def _target_locked() -> Iterator[None]:
+    """One dbt invocation at a time per target folder (its link, parse, manifest and run results),
+    across threads and processes; released when the block ends, or with the process."""
+    folder = fixed_path().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _settle_wal(alias: Path, warehouse: Path) -> None:
@@ -122,34 +134,31 @@ def _settle_wal(alias: Path, warehouse: Path) -> None:
 
 @contextmanager
 def _at_fixed_path(warehouse: Path) -> Iterator[Path]:
-    """`warehouse` reachable at fixed_path() for the duration of the block (dbt runs one at a time
-    per project: the link is the project's). The file is neither moved nor copied: the hard link
-    shares its data, and the link is removed after, even on failure. Where hard links cannot be made
-    (another file system) dbt gets the file's own path and parses the project in full."""
-    FIXED_DIR.mkdir(parents=True, exist_ok=True)
+    """`warehouse` reachable at fixed_path() for the duration of the block (under _target_locked).
+    The file is neither moved nor copied: the hard link shares its data, and the links are removed
+    after, even on failure. Where hard links cannot be made (another file system) dbt gets the file's
+    own path and parses the project in full."""
     link = fixed_path()
-    with open(FIXED_DIR / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process ends
-        folder = warehouse.with_name(f".{warehouse.name}.dbt")
-        alias = folder / FIXED_NAME
-        try:
-            folder.mkdir(exist_ok=True)
-            _settle_wal(alias, warehouse)
-            alias.unlink(missing_ok=True)
-            os.link(warehouse, alias)
-            link.unlink(missing_ok=True)
-            os.symlink(alias, link)
-        except OSError:
-            link.unlink(missing_ok=True)
-            shutil.rmtree(folder, ignore_errors=True)
-            yield warehouse
-            return
-        try:
-            yield link
-        finally:
-            link.unlink(missing_ok=True)
-            _settle_wal(alias, warehouse)
-            shutil.rmtree(folder, ignore_errors=True)
+    folder = warehouse.with_name(f".{warehouse.name}.dbt")
+    alias = folder / FIXED_NAME
+    try:
+        folder.mkdir(exist_ok=True)
+        _settle_wal(alias, warehouse)
+        alias.unlink(missing_ok=True)
+        os.link(warehouse, alias)
+        link.unlink(missing_ok=True)
+        os.symlink(alias, link)
+    except OSError:
+        link.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        yield warehouse
+        return
+    try:
+        yield link
+    finally:
+        link.unlink(missing_ok=True)
+        _settle_wal(alias, warehouse)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
@@ -194,6 +203,7 @@ def _invoke(command: str, args: list[str], warehouse: Path | None, target: str |
     started = time.monotonic()
     resolved = Path(warehouse).expanduser().resolve() if warehouse is not None else None
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_target_locked())
         if target in (None, "duckdb") and command == "parse":
             resolved = fixed_path()  # parsing opens no database: the builds' path keeps their parse
         elif target in (None, "duckdb") and resolved is not None and resolved.exists():
@@ -206,6 +216,9 @@ def _invoke(command: str, args: list[str], warehouse: Path | None, target: str |
             ])
         finally:
             _release_warehouse()
+        # read while the target folder is still this invocation's
+        manifest = dbt_target_dir() / "manifest.json"
+        manifest_text = manifest.read_text() if command in ("build", "parse") and manifest.exists() else None
     seconds = time.monotonic() - started
     results: list[NodeResult] = []
     for result in getattr(outcome.result, "results", None) or []:
@@ -217,7 +230,8 @@ def _invoke(command: str, args: list[str], warehouse: Path | None, target: str |
             status=str(result.status).lower(), seconds=float(result.execution_time or 0.0),
             message=str(result.message or ""), failures=result.failures,
         ))
-    summary = RunSummary(command=command, success=bool(outcome.success), seconds=seconds, results=results)
+    summary = RunSummary(command=command, success=bool(outcome.success), seconds=seconds, results=results,
+                         manifest=manifest_text)
     if outcome.exception is not None:
         raise DbtBuildError(
             f"dbt {command} could not run: {' '.join(str(outcome.exception).split())}", summary
@@ -271,7 +285,7 @@ def dbt_parse(warehouse: Path | None = None) -> Path:
     (fixed_path()), so the builds after it reuse the parse; `warehouse` is accepted and not needed.
     """
     _invoke("parse", [], Path(warehouse) if warehouse else None)
-    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    manifest = dbt_target_dir() / "manifest.json"
     if not manifest.exists():
         raise DbtBuildError(f"dbt parse did not write {manifest}.")
     return manifest

@@ -355,6 +355,10 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
     results = []
     paths = list(paths)
     planned = plan_files(paths)
+    if any(raw is not None and not already_loaded(con, spec, raw) for raw, spec, _ in planned):
+        from pipelines.quality.gates import warm_up
+
+        warm_up()  # GX imports in the background while the first files are read
     returns = sen2_inputs(paths)
     if on_plan:
         on_plan(len(planned) + len(returns))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import gc
 import io
 import logging
 from collections.abc import Callable, Iterable
@@ -181,18 +182,28 @@ def drop_if_empty(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
         con.execute(f"drop table raw.{spec.table}")
 
 
+LINEAGE_COLUMNS = ("source_file", "file_sha256", "release", "loaded_at", "release_order", "is_superseded")
+
+
 def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.DataFrame) -> None:
     """Replace what `frame` supersedes and insert it, inside the caller's transaction, into the table
-    create_table made (columns the table lacks are added)."""
-    con.register("incoming", frame.to_arrow())
+    create_table made (columns the table lacks are added).
+
+    The frame goes to DuckDB as an Arrow table of string views (polars' own buffers, not a copy) and
+    its lineage columns (one value per file, see with_lineage) as constants of the insert, so a file
+    costs little more memory than its frame."""
+    lineage = [c for c in LINEAGE_COLUMNS if c in frame.columns] if frame.height else []
+    values = list(frame.select(lineage).row(0)) if lineage else []
+    con.register("incoming", frame.drop(lineage).to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         existing = {r[0] for r in con.execute(
             "select column_name from information_schema.columns where table_schema='raw' and table_name=?",
             [spec.table]).fetchall()}
         new = [c for c in frame.columns if c not in existing]
         if new:
-            types = dict(zip(frame.columns, (d[1] for d in con.execute("select * from incoming limit 0").description),
-                             strict=True))
+            con.register("incoming_columns", frame.head(0).to_arrow())
+            types = {d[0]: d[1] for d in con.execute("select * from incoming_columns").description}
+            con.unregister("incoming_columns")
             for name in new:
                 con.execute(f'alter table raw.{spec.table} add column "{name}" {_duck_type(types[name])}')
         if spec.grain:
@@ -206,7 +217,8 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
             )
         else:
             con.execute(f"delete from raw.{spec.table}")
-        con.execute(f"insert into raw.{spec.table} by name select * from incoming")
+        constants = "".join(f', ${i} as "{c}"' for i, c in enumerate(lineage, start=1))
+        con.execute(f"insert into raw.{spec.table} by name select *{constants} from incoming", values)
         if spec.grain:  # the figures this file carries: its coverage sentence reads their marks
             mark_superseded(con, spec, frame.get_column("file_sha256")[0] if frame.height else None)
     finally:
@@ -344,6 +356,16 @@ def _with_folder_release(raw: RawFile, root: Path, path: Path) -> RawFile:
     return dataclasses.replace(raw, release=f"{path.parent.name}/{raw.release}")
 
 
+def _free_file_garbage() -> None:
+    """Free what the file just loaded left in reference cycles before the next file is read: the
+    exceptions the gate's libraries catch keep the stack frames that hold the file's data frames
+    (hundreds of MB for a big file) until Python's cyclic collector runs, which it seldom does, so
+    a cold refresh held several files' frames at once. What survives is frozen (until the end of the
+    run), so each collection walks only what one file made."""
+    gc.collect()
+    gc.freeze()
+
+
 def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
                  on_file: Callable[[LoadResult], None] | None = None,
                  on_plan: Callable[[int], None] | None = None) -> list[LoadResult]:
@@ -363,13 +385,18 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
     if on_plan:
         on_plan(len(planned) + len(returns))
     add_release_columns(con)
-    for raw, spec, failure in planned:
-        result = failure or load_raw_file(con, raw, spec, release_columns_added=True)
-        if failure:
-            _record(con, failure, None, dt.datetime.now())
-        results.append(result)
-        if on_file:
-            on_file(result)
+    try:
+        for raw, spec, failure in planned:
+            result = failure or load_raw_file(con, raw, spec, release_columns_added=True)
+            if failure:
+                _record(con, failure, None, dt.datetime.now())
+            elif result.status != "skipped":
+                _free_file_garbage()
+            results.append(result)
+            if on_file:
+                on_file(result)
+    finally:
+        gc.unfreeze()
     # No whole-group pass of the marks: each file's transaction marked the figures it carries
     # (releases.mark_superseded), so the marks commit with the rows they follow from.
     _checkpoint(con)

@@ -26,6 +26,18 @@ def _path_from_env(name: str, default: str) -> Path:
     return path if path.is_absolute() else (PROJECT_ROOT / path)
 
 
+def dbt_target_dir() -> Path:
+    """dbt's target folder: DBT_TARGET_PATH (which dbt itself reads; relative to dbt_project/), default
+    dbt_project/target. It holds dbt's parse (partial_parse.msgpack), manifest.json, run_results.json
+    and the dbt runner's warehouse link and lock: a folder of its own per process group (e.g. per
+    pytest worker) lets several build at once without waiting for each other."""
+    value = os.environ.get("DBT_TARGET_PATH")
+    if not value:
+        return DBT_PROJECT_DIR / "target"
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else DBT_PROJECT_DIR / path
+
+
 def warehouse_path() -> Path:
     """The published warehouse file (SEND_WAREHOUSE)."""
     return _path_from_env("SEND_WAREHOUSE", "data/warehouse/send.duckdb").resolve()

@@ -9,15 +9,17 @@ path against its own working directory.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.config import DBT_PROJECT_DIR
+from pipelines.config import DBT_PROJECT_DIR, dbt_target_dir
 from pipelines.errors import SendScorecardError
 
 # statuses of a node that did not go as planned (run results use "error", tests "fail")
@@ -54,6 +56,7 @@ class RunSummary:
     success: bool
     seconds: float
     results: list[NodeResult] = field(default_factory=list)
+    manifest: str | None = field(default=None, repr=False)  # the manifest.json this invocation wrote
 
     @property
     def failed(self) -> list[NodeResult]:
@@ -92,27 +95,70 @@ def _describe(result: NodeResult) -> str:
     return f"{kind} {result.name} ({detail})"
 
 
-@contextmanager
-def _moved(warehouse: Path, stable: Path | None) -> Iterator[Path]:
-    """`warehouse` renamed to `stable` for the duration of the block, and back (even on failure).
+# dbt keeps its parsed project (target/partial_parse.msgpack) only while the profile stays the same,
+# and the profile holds the warehouse's path: every build into another file (each refresh's build copy,
+# each test's warehouse) used to reparse the whole project (seconds). dbt is therefore always shown
+# the warehouse at one path of its target folder: a symbolic link to a hard link of the file named
+# warehouse.duckdb beside it (DuckDB names the database after the file the link resolves to, dbt
+# after the path, so both say `warehouse`).
+FIXED_NAME = "warehouse.duckdb"
 
-    dbt reparses the whole project (seconds) when the profile's path changes, and compares the
-    database name (the file's stem) in `state:` selection; a refresh builds into a new file each
-    run, so it builds under one fixed name instead. A WAL left at the fixed name by a killed run
-    belongs to another file and is removed first.
-    """
-    if stable is None or stable == warehouse or not warehouse.exists():
+
+def fixed_path() -> Path:
+    """The path dbt's profile always reads the warehouse from (see _at_fixed_path)."""
+    return dbt_target_dir() / "warehouse" / FIXED_NAME
+
+
+@contextmanager
+def _target_locked() -> Iterator[None]:
+    """One dbt invocation at a time per target folder (its link, parse, manifest and run results),
+    across threads and processes; released when the block ends, or with the process."""
+    folder = fixed_path().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _settle_wal(alias: Path, warehouse: Path) -> None:
+    """A write-ahead log DuckDB left beside the alias (a killed run) goes beside the file itself, where
+    opening the file replays it, unless the file has one of its own already (then it is stale)."""
+    wal = alias.with_name(alias.name + ".wal")
+    if wal.exists():
+        own = warehouse.with_name(warehouse.name + ".wal")
+        if own.exists():
+            wal.unlink(missing_ok=True)
+        else:
+            os.replace(wal, own)
+
+
+@contextmanager
+def _at_fixed_path(warehouse: Path) -> Iterator[Path]:
+    """`warehouse` reachable at fixed_path() for the duration of the block (under _target_locked).
+    The file is neither moved nor copied: the hard link shares its data, and the links are removed
+    after, even on failure. Where hard links cannot be made (another file system) dbt gets the file's
+    own path and parses the project in full."""
+    link = fixed_path()
+    folder = warehouse.with_name(f".{warehouse.name}.dbt")
+    alias = folder / FIXED_NAME
+    try:
+        folder.mkdir(exist_ok=True)
+        _settle_wal(alias, warehouse)
+        alias.unlink(missing_ok=True)
+        os.link(warehouse, alias)
+        link.unlink(missing_ok=True)
+        os.symlink(alias, link)
+    except OSError:
+        link.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
         yield warehouse
         return
-    stable.with_name(stable.name + ".wal").unlink(missing_ok=True)
-    os.replace(warehouse, stable)
     try:
-        yield stable
+        yield link
     finally:
-        wal = stable.with_name(stable.name + ".wal")
-        if wal.exists():
-            os.replace(wal, warehouse.with_name(warehouse.name + ".wal"))
-        os.replace(stable, warehouse)
+        link.unlink(missing_ok=True)
+        _settle_wal(alias, warehouse)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
@@ -150,16 +196,18 @@ def _release_warehouse() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def _invoke(command: str, args: list[str], warehouse: Path | None, target: str | None = None,
-            stable: Path | None = None) -> RunSummary:
+def _invoke(command: str, args: list[str], warehouse: Path | None, target: str | None = None) -> RunSummary:
     from dbt.cli.main import dbtRunner
 
     project = str(DBT_PROJECT_DIR)
     started = time.monotonic()
     resolved = Path(warehouse).expanduser().resolve() if warehouse is not None else None
     with contextlib.ExitStack() as stack:
-        if resolved is not None:
-            resolved = stack.enter_context(_moved(resolved, stable))
+        stack.enter_context(_target_locked())
+        if target in (None, "duckdb") and command == "parse":
+            resolved = fixed_path()  # parsing opens no database: the builds' path keeps their parse
+        elif target in (None, "duckdb") and resolved is not None and resolved.exists():
+            resolved = stack.enter_context(_at_fixed_path(resolved))
         stack.enter_context(_environment(resolved))
         try:
             outcome = dbtRunner().invoke([
@@ -168,6 +216,9 @@ def _invoke(command: str, args: list[str], warehouse: Path | None, target: str |
             ])
         finally:
             _release_warehouse()
+        # read while the target folder is still this invocation's
+        manifest = dbt_target_dir() / "manifest.json"
+        manifest_text = manifest.read_text() if command in ("build", "parse") and manifest.exists() else None
     seconds = time.monotonic() - started
     results: list[NodeResult] = []
     for result in getattr(outcome.result, "results", None) or []:
@@ -179,7 +230,8 @@ def _invoke(command: str, args: list[str], warehouse: Path | None, target: str |
             status=str(result.status).lower(), seconds=float(result.execution_time or 0.0),
             message=str(result.message or ""), failures=result.failures,
         ))
-    summary = RunSummary(command=command, success=bool(outcome.success), seconds=seconds, results=results)
+    summary = RunSummary(command=command, success=bool(outcome.success), seconds=seconds, results=results,
+                         manifest=manifest_text)
     if outcome.exception is not None:
         raise DbtBuildError(
             f"dbt {command} could not run: {' '.join(str(outcome.exception).split())}", summary
@@ -196,15 +248,15 @@ def _invoke(command: str, args: list[str], warehouse: Path | None, target: str |
 
 def dbt_build(warehouse: Path | None, select: str | None = None, vars: dict | None = None,  # noqa: A002 - dbt's word
               full_refresh: bool = False, target: str | None = None, exclude: str | None = None,
-              state: Path | None = None, build_as: Path | None = None) -> RunSummary:
+              state: Path | None = None) -> RunSummary:
     """Build the dbt project against the warehouse file: seeds, models, data tests and unit tests.
 
     `select` is a dbt selection (e.g. "marts" or "+fct_scorecard"); `vars` are dbt vars such as
     {"reporting_period": "2025-03-31", "scorecard_la": "E08000007"}. `target` is a profiles.yml output
     (default duckdb; "spark" builds on Spark, where `warehouse` is not used: see pipelines/spark.py).
-    `state` is a folder with the manifest.json to compare with for `state:` selectors; `build_as` a
-    fixed path (same folder) the file is renamed to while dbt runs, so successive builds into
-    different files reuse dbt's partial parse and compare equal under `state:`.
+    `state` is a folder with the manifest.json to compare with for `state:` selectors (dbt sees every
+    warehouse at one path, so builds into different files reuse dbt's parse and compare equal under
+    `state:`).
     Returns what ran; raises DbtBuildError (a SendScorecardError) naming the models and tests that failed.
     """
     args: list[str] = []
@@ -218,8 +270,7 @@ def dbt_build(warehouse: Path | None, select: str | None = None, vars: dict | No
         args.append("--full-refresh")
     if state is not None:
         args += ["--state", str(state)]
-    return _invoke("build", args, Path(warehouse) if warehouse else None, target,
-                   Path(build_as).resolve() if build_as else None)
+    return _invoke("build", args, Path(warehouse) if warehouse else None, target)
 
 
 def dbt_run_operation(macro: str, args: dict, target: str | None = None) -> RunSummary:
@@ -230,10 +281,11 @@ def dbt_run_operation(macro: str, args: dict, target: str | None = None) -> RunS
 def dbt_parse(warehouse: Path | None = None) -> Path:
     """Write dbt_project/target/manifest.json (what dagster-dbt loads at import time); returns its path.
 
-    Parsing does not open the warehouse; `warehouse` only sets SEND_WAREHOUSE for it.
+    Parsing does not open the warehouse: it is parsed with the path every build shows dbt
+    (fixed_path()), so the builds after it reuse the parse; `warehouse` is accepted and not needed.
     """
     _invoke("parse", [], Path(warehouse) if warehouse else None)
-    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    manifest = dbt_target_dir() / "manifest.json"
     if not manifest.exists():
         raise DbtBuildError(f"dbt parse did not write {manifest}.")
     return manifest

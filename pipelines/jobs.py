@@ -21,17 +21,18 @@ def write_outputs(published: Path, la: str | None = None) -> list[Path]:
     archive (pipelines.reports.archive); and the marts for Power BI and Excel in exports/."""
     from pipelines.quality.report import write_report
     from pipelines.reports.marts_export import write_mart_exports
-    from pipelines.reports.scorecard import archive_reports, write_drilldown, write_reports
+    from pipelines.reports.scorecard import archive_reports, build_reports, write_drilldown, write_reports
 
     la = la or config.scorecard_la()
     if not la:
         log.warning("SEND_SCORECARD_LA is not set: no scorecard was written (set it to your LA's code, number "
                     "or name; the data-quality report and the exports are written as usual)")
         return [write_report(published), *write_mart_exports(published)]
+    working, publication = build_reports(published, la)  # the marts read once for all the scorecard files
     paths = [
-        *write_reports(published, la),
-        write_drilldown(published, la),
-        *write_reports(published, la, publication=True),
+        *write_reports(published, la, report=working),
+        write_drilldown(published, la, report=working),
+        *write_reports(published, la, report=publication),
         write_report(published),
     ]
     archive_reports(published, la, paths)  # the monthly archive: reports/archive/<date>/

@@ -137,6 +137,7 @@ class RefreshRun:
         self.announced: set[str] = set()
         self.plan: RefreshPlan | None = None  # the CLI door's change detection (None: build everything)
         self.results: list[LoadResult] = []
+        self.dbt_manifest: str | None = None  # the manifest.json of this run's dbt build (for the state)
 
     @property
     def run_id(self) -> str:
@@ -252,12 +253,14 @@ class RefreshRun:
             if runner is not None:  # a caller's own dbt step (tests)
                 return runner(self.build)
             if self.plan is None:
-                return dbt_build(self.build)
-            plan, build = self.plan, self.build
-            select = plan.dbt_selection(r.source for r in self.results if r.status == "loaded" and r.source)
-            with plan.state_dir() as state:
-                return dbt_build(build, select=select, state=state if select else None,
-                                 build_as=build.parent / self.published.name)
+                summary = dbt_build(self.build)
+            else:
+                plan, build = self.plan, self.build
+                select = plan.dbt_selection(r.source for r in self.results if r.status == "loaded" and r.source)
+                with plan.state_dir() as state:
+                    summary = dbt_build(build, select=select, state=state if select else None)
+            self.dbt_manifest = summary.manifest
+            return summary
 
     def publish(self) -> Path | None:
         """Diff against the published file, record the run in it, and swap the build file in."""
@@ -267,7 +270,7 @@ class RefreshRun:
             _compare_with_published(build, self.published, self.summary)
             self.summary.status = "published"  # as recorded in the file; undone below if the swap fails
             try:
-                _record_in_warehouse(build, self.summary, self.plan)
+                _record_in_warehouse(build, self.summary, self.plan, self.dbt_manifest)
                 move_restricted(build, self.published)  # person-level tables go to the owner-only file
                 snapshot = publish(build, self.published, before_replace=lambda: _pause_point("publish"))
             except BaseException:
@@ -424,13 +427,14 @@ def _compare_with_published(build: Path, published: Path, summary: RefreshSummar
         con.close()
 
 
-def _record_in_warehouse(build: Path, summary: RefreshSummary, plan: RefreshPlan | None = None) -> None:
+def _record_in_warehouse(build: Path, summary: RefreshSummary, plan: RefreshPlan | None = None,
+                         manifest: str | None = None) -> None:
+    """The run in meta.refresh_runs and, with a plan, its state: the manifest of this run's dbt build
+    (read while dbt's target folder was the build's), else the one in dbt's target folder."""
     con = connect_warehouse(build)
     try:
         if plan is not None:
-            from pipelines.config import DBT_PROJECT_DIR
-
-            record_state(con, plan, summary.run_id, DBT_PROJECT_DIR / "target" / "manifest.json")
+            record_state(con, plan, summary.run_id, manifest or config.dbt_target_dir() / "manifest.json")
         con.execute("create schema if not exists meta")
         con.execute("""create table if not exists meta.refresh_runs (run_id varchar, started_at timestamp,
             seconds double, loaded integer, skipped integer, quarantined integer, summary json)""")

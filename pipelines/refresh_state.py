@@ -225,13 +225,17 @@ def plan_refresh(raw_dir: Path, published: Path) -> RefreshPlan:
 
 
 def record_state(con: duckdb.DuckDBPyConnection, plan: RefreshPlan, run_id: str,
-                 manifest: Path | None = None) -> None:
-    """Store this refresh's fingerprint (and the dbt manifest it built with) in the build warehouse.
+                 manifest: Path | str | None = None) -> None:
+    """Store this refresh's fingerprint (and the dbt manifest it built with: its text, or the file) in
+    the build warehouse.
 
     Without a new manifest (dbt did not run) the published one is kept.
     """
-    text = manifest.read_text() if manifest is not None and manifest.exists() else (
-        plan.previous.manifest if plan.previous else None)
+    if isinstance(manifest, str):
+        text = manifest
+    else:
+        text = manifest.read_text() if manifest is not None and manifest.exists() else (
+            plan.previous.manifest if plan.previous else None)
     con.execute("create schema if not exists meta")
     con.execute(f"create or replace table {STATE_TABLE} (run_id varchar, fingerprint json, manifest varchar, "
                 "file_loads bigint)")

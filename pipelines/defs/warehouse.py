@@ -9,13 +9,13 @@ from typing import Any
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from pipelines.config import DBT_PROJECT_DIR
+from pipelines.config import DBT_PROJECT_DIR, dbt_target_dir
 from pipelines.ingest.sources import SOURCES
 from pipelines.refresh import RefreshRun
 
 WAREHOUSE_GROUP = "warehouse"
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=dbt_target_dir())
 
 
 def manifest_is_stale(manifest: Path) -> bool:

@@ -105,7 +105,9 @@ def _write_workbook(frames: dict[str, pl.DataFrame], path: Path) -> None:
     package = path.with_name(path.name + ".package")
     os.replace(path, package)
     try:
-        with zipfile.ZipFile(package) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        # the fastest deflate level: a third of the time of the default for a file a quarter larger
+        with zipfile.ZipFile(package) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED,
+                                                                 compresslevel=1) as target:
             for info in source.infolist():
                 data = source.read(info)
                 if info.filename not in rows:

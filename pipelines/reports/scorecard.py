@@ -13,8 +13,10 @@ Files are written to `<warehouse dir>/reports/`:
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
+import functools
 import os
 import shutil
 import tempfile
@@ -378,15 +380,28 @@ def _trend_points(series: pl.DataFrame, row: dict) -> list[TrendPoint]:
     return points
 
 
-def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_period: str,
-                reporting_date: dt.date, publication: bool = False) -> ScorecardReport:
-    """Read one LA's scorecard, summary, trends and sources from the marts."""
-    threshold = suppression_threshold()
+@dataclass
+class _MartsRead:
+    """What a scorecard reads from the marts for one LA and reporting period: the same for the working
+    report and its publication variant, which differ only in what they suppress."""
+
+    summary: dict
+    scorecard: pl.DataFrame
+    labels: dict[str, str]
+    trends: pl.DataFrame
+    data: pl.DataFrame
+    provisional_counts: pl.DataFrame
+    breaks: list[DefinitionBreak]
+    pipeline_run: dict | None
+    sn_groupings: str | None
+
+
+def _read_marts(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_period: str,
+                reporting_date: dt.date) -> _MartsRead:
     summary_frame = _frame(con, """select * from marts.fct_scorecard_summary
         where la_code = ? and reporting_period = ?""", [la.la_code, reporting_period])
     if summary_frame.is_empty():
         raise SendScorecardError(f"marts.fct_scorecard_summary has no row for {la.la_name} ({la.la_code}).")
-    summary = summary_frame.row(0, named=True)
     scorecard = _frame(con, """
         select s.*, b.sn_group_size, p.period_type, p.period_end,
             k.national_source, k.local_source, k.tags, k.is_benchmarked
@@ -407,8 +422,36 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
         inner join marts.dim_kpi as k on k.kpi_id = b.kpi_id
         where b.la_code = ? and p.period_end <= ?
         order by b.kpi_id, p.period_end""", [la.la_code, reporting_date])
+    data = _frame(con, """
+        select b.kpi_id, k.title, k.unit, k.decimal_places, b.period_key, p.period_label, b.value,
+            b.value_status, b.numerator, b.denominator, b.source, v.release, b.previous_period_key,
+            b.previous_value, b.change_from_previous, b.sn_vintage, b.sn_group_size, b.sn_count_reported,
+            b.sn_average, b.sn_pooled_rate, b.region_code, b.region_value, b.england_value, b.national_rank,
+            b.n_ranked, b.quartile_band
+        from marts.fct_kpi_benchmarks as b
+        inner join marts.dim_kpi as k on k.kpi_id = b.kpi_id
+        left join marts.dim_period as p on p.period_key = b.period_key
+        left join marts.fct_kpi_values as v
+            on v.geo_level = 'la' and v.geo_code = b.la_code and v.kpi_id = b.kpi_id
+            and v.period_key = b.period_key and v.source = b.source and v.is_preferred
+        where b.la_code = ? and p.period_end <= ?
+        order by k.display_order, p.period_end""", [la.la_code, reporting_date])
+    return _MartsRead(summary=summary_frame.row(0, named=True), scorecard=scorecard, labels=labels, trends=trends,
+                      data=data, provisional_counts=_provisional_counts(con, la.la_code),
+                      breaks=_definition_breaks(con), pipeline_run=_pipeline_run(con),
+                      sn_groupings=_sn_groupings(con, la.la_code))
+
+
+def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_period: str,
+                reporting_date: dt.date, publication: bool = False, read: _MartsRead | None = None) -> ScorecardReport:
+    """Read one LA's scorecard, summary, trends and sources from the marts (or from `read`, what an
+    earlier call read for the same LA and period: the other variant is made without reading again)."""
+    threshold = suppression_threshold()
+    read = read or _read_marts(con, la, reporting_period, reporting_date)
+    summary, scorecard, labels, trends, data = read.summary, read.scorecard, read.labels, read.trends, read.data
     if publication:
-        scorecard = _provisional_counts(con, scorecard, la.la_code)
+        scorecard = scorecard.join(read.provisional_counts, on=["kpi_id", "provisional_period_key",
+                                                                 "provisional_source"], how="left", nulls_equal=False)
         provisional = [small_number_mask(scorecard, threshold, value=c, numerator=n, denominator=d)
                        for c, n, d in (("provisional_value", "provisional_numerator", "provisional_denominator"),
                                        ("provisional_previous_value", None, None),
@@ -425,7 +468,7 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
                                            pl.lit(False).alias("previous_suppressed"),
                                            pl.lit(False).alias("provisional_suppressed"),
                                            pl.lit(False).alias("provisional_trend_suppressed"))
-    breaks = _definition_breaks(con)
+    breaks = read.breaks
     rows = []
     for raw in scorecard.iter_rows(named=True):
         row = _display_row(raw, labels, reporting_date, threshold, publication)
@@ -439,20 +482,6 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
                                      row["unit"], int(row["decimal_places"] or 0), la.la_name)
         rows.append(row)
 
-    data = _frame(con, """
-        select b.kpi_id, k.title, k.unit, k.decimal_places, b.period_key, p.period_label, b.value,
-            b.value_status, b.numerator, b.denominator, b.source, v.release, b.previous_period_key,
-            b.previous_value, b.change_from_previous, b.sn_vintage, b.sn_group_size, b.sn_count_reported,
-            b.sn_average, b.sn_pooled_rate, b.region_code, b.region_value, b.england_value, b.national_rank,
-            b.n_ranked, b.quartile_band
-        from marts.fct_kpi_benchmarks as b
-        inner join marts.dim_kpi as k on k.kpi_id = b.kpi_id
-        left join marts.dim_period as p on p.period_key = b.period_key
-        left join marts.fct_kpi_values as v
-            on v.geo_level = 'la' and v.geo_code = b.la_code and v.kpi_id = b.kpi_id
-            and v.period_key = b.period_key and v.source = b.source and v.is_preferred
-        where b.la_code = ? and p.period_end <= ?
-        order by k.display_order, p.period_end""", [la.la_code, reporting_date])
     if publication:
         data = _suppress_data(data, threshold)
 
@@ -461,9 +490,9 @@ def load_report(con: duckdb.DuckDBPyConnection, la: LocalAuthority, reporting_pe
     report = ScorecardReport(
         la=la, reporting_period=reporting_period, reporting_date=reporting_date, publication=publication,
         threshold=threshold, summary=summary, rows=rows, sources=_sources(con, pairs),
-        pipeline_run=_pipeline_run(con), data=data,
+        pipeline_run=read.pipeline_run, data=data,
     )
-    report.sn_groupings = _sn_groupings(con, la.la_code)
+    report.sn_groupings = read.sn_groupings
     report.targets_note = targets_note(la, rows)
     report.families = [
         _family(code, f"{code}: {title}", title, [r for r in report.rated_rows if r["family"] == code],
@@ -494,16 +523,14 @@ def _family(code: str, heading: str, title: str, rows: list[dict], n_catalogue: 
             "notes": [{"n": n, "text": text} for text, n in notes.items()]}
 
 
-def _provisional_counts(con: duckdb.DuckDBPyConnection, scorecard: pl.DataFrame, la_code: str) -> pl.DataFrame:
+def _provisional_counts(con: duckdb.DuckDBPyConnection, la_code: str) -> pl.DataFrame:
     """The numerator and denominator behind each provisional (local monthly) figure, from fct_kpi_values,
     so the publication variant can judge a local rate by its counts as it judges a published one."""
-    counts = _frame(con, """
+    return _frame(con, """
         select kpi_id, period_key as provisional_period_key, source as provisional_source,
             max(numerator) as provisional_numerator, max(denominator) as provisional_denominator
         from marts.fct_kpi_values where geo_level = 'la' and geo_code = ?
         group by kpi_id, period_key, source""", [la_code])
-    return scorecard.join(counts, on=["kpi_id", "provisional_period_key", "provisional_source"], how="left",
-                          nulls_equal=False)
 
 
 def _suppress_data(data: pl.DataFrame, threshold: int) -> pl.DataFrame:
@@ -520,19 +547,27 @@ def _suppress_data(data: pl.DataFrame, threshold: int) -> pl.DataFrame:
     ).drop("__hide", "__prev")
 
 
-def render_drilldown(report: ScorecardReport) -> str:
-    """The drill-down page (report built with drilldown=True): self-contained HTML like the scorecard."""
+@functools.cache
+def _templates():
+    """The page templates (compiled once per process: compiling took longer than rendering)."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("pipelines", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    return env.get_template("drilldown.html.j2").render(
+    return Environment(loader=PackageLoader("pipelines", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_drilldown(report: ScorecardReport) -> str:
+    """The drill-down page (report built with drilldown=True): self-contained HTML like the scorecard."""
+    return _templates().get_template("drilldown.html.j2").render(
         report=report, la=report.la, sections=report.drilldown or [], scorecard_file=f"{report.slug}.html")
 
 
-def write_drilldown(warehouse: Path, la: str, period: str | None = None, out_dir: Path | None = None) -> Path:
-    """Write the drill-down page of one LA's scorecard beside it; returns its path."""
-    report = build_report(warehouse, la, period, drilldown=True)
+def write_drilldown(warehouse: Path, la: str, period: str | None = None, out_dir: Path | None = None, *,
+                    report: ScorecardReport | None = None) -> Path:
+    """Write the drill-down page of one LA's scorecard beside it; returns its path. `report` (built
+    with drilldown=True) is used instead of building it again."""
+    if report is None or report.drilldown is None:
+        report = build_report(warehouse, la, period, drilldown=True)
     target = Path(out_dir) if out_dir else reports_dir(warehouse)
     html = render_drilldown(report)
     return _write_atomically(target / report.drilldown_name, lambda p: p.write_text(html, encoding="utf-8"))
@@ -540,11 +575,7 @@ def write_drilldown(warehouse: Path, la: str, period: str | None = None, out_dir
 
 def render_html(report: ScorecardReport) -> str:
     """The scorecard page: self-contained HTML (inline CSS and SVG, no scripts, no external URL)."""
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
-    env = Environment(loader=PackageLoader("pipelines", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    template = env.get_template("scorecard.html.j2")
+    template = _templates().get_template("scorecard.html.j2")
     return template.render(
         report=report, la=report.la, summary=report.summary, legend=legend_svg(report.la.la_name),
         rag_order=RAG_ORDER, symbol=SUPPRESSED_SYMBOL,
@@ -661,6 +692,21 @@ def build_report(warehouse: Path, la: str, period: str | None = None, publicatio
     (pipelines.reports.archive), which regenerates that month's report. The report says what
     changed since the archived report before it, and shows the LA's scorecard settings
     (`settings_file`, default the drop-zone's scorecard_settings.csv/.xlsx; an archived month's own copy)."""
+    return _build(warehouse, la, period, (publication,), settings_file, drilldown)[0]
+
+
+def build_reports(warehouse: Path, la: str, period: str | None = None, settings_file: Path | None = None
+                  ) -> tuple[ScorecardReport, ScorecardReport]:
+    """The working scorecard (with its drill-down) and its publication variant, as build_report
+    makes them, from one reading of the warehouse (what a refresh writes)."""
+    working, publication = _build(warehouse, la, period, (False, True), settings_file, drilldown=True)
+    return working, publication
+
+
+def _build(warehouse: Path, la: str, period: str | None, variants: tuple[bool, ...], settings_file: Path | None,
+           drilldown: bool) -> list[ScorecardReport]:
+    """One report per variant (publication or not) from one reading of the marts; the drill-down on
+    the working variant only."""
     from pipelines.reports.archive import (
         archived,
         changes_since,
@@ -681,34 +727,43 @@ def build_report(warehouse: Path, la: str, period: str | None = None, publicatio
             held = [d.isoformat() for d, _ in archived(warehouse)]
             raise SendScorecardError(str(exc).rstrip(".") + (
                 f"; the monthly archive holds: {', '.join(held)}." if held else "; nothing is archived yet.")) from exc
-        report = load_report(con, authority, reporting_period, reporting_date, publication=publication)
-        if folder:
-            report.archived_on = dt.date.fromisoformat(folder.name)
-        apply_settings(report, settings_file if settings_file is not None else (
-            settings_path(folder) if folder else settings_path(config.raw_dir())))
-        previous = previous_archive(warehouse, report.archived_on or report.as_of.date())
-        if previous:
-            report.changes = changes_since(con, authority.la_code, reporting_period, previous)
-        if drilldown:
-            from pipelines.reports.drilldown import drilldown_sections
+        read = _read_marts(con, authority, reporting_period, reporting_date)
+        settings = settings_file if settings_file is not None else (
+            settings_path(folder) if folder else settings_path(config.raw_dir()))
+        reports, changes = [], None
+        for publication in variants:
+            report = load_report(con, authority, reporting_period, reporting_date, publication=publication,
+                                 read=read)
+            if folder:
+                report.archived_on = dt.date.fromisoformat(folder.name)
+            apply_settings(report, settings)
+            previous = previous_archive(warehouse, report.archived_on or report.as_of.date())
+            if previous:  # the same for every variant: read once
+                changes = changes if changes is not None else changes_since(
+                    con, authority.la_code, reporting_period, previous)
+                report.changes = copy.deepcopy(changes)
+            if drilldown and not publication:
+                from pipelines.reports.drilldown import drilldown_sections
 
-            report.drilldown = drilldown_sections(con, report)
-        return report
+                report.drilldown = drilldown_sections(con, report)
+            reports.append(report)
+        return reports
     finally:
         con.close()
 
 
 def write_reports(warehouse: Path, la: str, period: str | None = None, *, publication: bool = False,
-                  out_dir: Path | None = None) -> list[Path]:
+                  out_dir: Path | None = None, report: ScorecardReport | None = None) -> list[Path]:
     """Write the HTML page and the workbook of one LA's scorecard; returns their paths.
 
     `la` is a code, 3-digit number or name; `period` a reporting period of fct_scorecard (default the
     latest). Files go to `out_dir` (default `<warehouse dir>/reports/`); publication=True writes the
-    `-publication` variant with small-number suppression. The warehouse is only read.
+    `-publication` variant with small-number suppression. The warehouse is only read. `report` (from
+    build_reports) is written instead of building it again; it says itself which variant it is.
     """
     from pipelines.reports.workbook import write_workbook
 
-    report = build_report(warehouse, la, period, publication=publication)
+    report = report or build_report(warehouse, la, period, publication=publication)
     target = Path(out_dir) if out_dir else reports_dir(warehouse)
     html = render_html(report)
     html_path = _write_atomically(target / f"{report.slug}.html",

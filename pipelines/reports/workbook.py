@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from copy import copy
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -37,8 +38,12 @@ HEADER_FILL = PatternFill("solid", start_color="0B0C0C", end_color="0B0C0C")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 THIN = Side(style="thin", color="B1B4B6")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+NO_BORDER = Border()
 WRAP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
+RIGHT_TOP = Alignment(horizontal="right", vertical="top")
+RAG_FILLS = {status: PatternFill("solid", start_color=fill, end_color=fill) for status, (fill, _) in RAG_STYLES.items()}
+RAG_FONTS = {status: Font(bold=True, color=font) for status, (_, font) in RAG_STYLES.items()}
 
 # (header, width, key): key names a field of a display row; a callable computes the cell
 FAMILY_COLUMNS = (
@@ -63,37 +68,58 @@ COUNT_LIKE = {"numerator", "denominator", "sn_group_size", "sn_count_reported", 
 
 
 def rag_fill(status: str) -> PatternFill:
-    fill, _ = RAG_STYLES.get(status, RAG_STYLES["No data"])
-    return PatternFill("solid", start_color=fill, end_color=fill)
+    return RAG_FILLS.get(status, RAG_FILLS["No data"])
+
+
+def rag_font(status: str) -> Font:
+    return RAG_FONTS.get(status, RAG_FONTS["No data"])
+
+
+def _styled(cell, *, number_format: str | None = None, alignment: Alignment | None = None,
+            border: Border | None = None, fill: PatternFill | None = None, font: Font | None = None):
+    """Style a cell with the given style objects (module constants: they are told apart by identity).
+
+    openpyxl hashes each style object again on every assignment, which took most of a workbook's
+    time; the first cell of each combination is styled as usual and the others copy its style ids,
+    so the workbook registers the same styles in the same order."""
+    cache = cell.parent.parent.__dict__.setdefault("_send_styles", {})
+    # a date or time value has set its own number format already: part of the combination
+    key = (number_format or (cell._style.numFmtId if cell._style else 0), id(alignment), id(border), id(fill), id(font))
+    style = cache.get(key)
+    if style is not None:
+        cell._style = copy(style)
+        return cell
+    if number_format is not None:
+        cell.number_format = number_format
+    for name, value in (("alignment", alignment), ("border", border), ("fill", fill), ("font", font)):
+        if value is not None:
+            setattr(cell, name, value)
+    cache[key] = copy(cell._style)
+    return cell
 
 
 def _header(ws: Worksheet, columns: tuple[tuple[str, int], ...], row: int = 1) -> None:
     for i, (name, width) in enumerate(columns, start=1):
-        cell = ws.cell(row=row, column=i, value=name)
-        cell.fill, cell.font, cell.alignment, cell.border = HEADER_FILL, HEADER_FONT, WRAP, BORDER
+        _styled(ws.cell(row=row, column=i, value=name), fill=HEADER_FILL, font=HEADER_FONT, alignment=WRAP,
+                border=BORDER)
         ws.column_dimensions[get_column_letter(i)].width = width
 
 
-def _number(ws: Worksheet, row: int, column: int, value, number_format: str, suppressed: bool = False):
+def _number(ws: Worksheet, row: int, column: int, value, number_format: str, suppressed: bool = False,
+            border: Border = BORDER):
     """A figure as a number with its format; `c` (text) where suppressed; empty where there is none."""
     if suppressed and value is not None:
-        cell = ws.cell(row=row, column=column, value=SUPPRESSED_SYMBOL)
-        cell.alignment = Alignment(horizontal="right", vertical="top")
-    else:
-        cell = ws.cell(row=row, column=column, value=value)
-        cell.number_format = number_format
-        cell.alignment = TOP
-    cell.border = BORDER
-    return cell
+        return _styled(ws.cell(row=row, column=column, value=SUPPRESSED_SYMBOL), alignment=RIGHT_TOP, border=border)
+    return _styled(ws.cell(row=row, column=column, value=value), number_format=number_format, alignment=TOP,
+                   border=border)
 
 
-def _text(ws: Worksheet, row: int, column: int, value, wrap: bool = False):
+def _text(ws: Worksheet, row: int, column: int, value, wrap: bool = False, border: Border = BORDER,
+          fill: PatternFill | None = None, font: Font | None = None):
     cell = ws.cell(row=row, column=column, value=value if value not in ("",) else None)
     if isinstance(cell.value, str):
         cell.data_type = "s"  # text as typed (a commentary beginning with = is not a formula)
-    cell.alignment = WRAP if wrap else TOP
-    cell.border = BORDER
-    return cell
+    return _styled(cell, alignment=WRAP if wrap else TOP, border=border, fill=fill, font=font)
 
 
 def _table(ws: Worksheet, name: str, n_columns: int, n_rows: int) -> None:
@@ -147,9 +173,7 @@ def _family_sheet(ws: Worksheet, report, family: str) -> None:
         _number(ws, r_index, 17, row["national_rank"], "0", suppressed)
         _number(ws, r_index, 18, row["n_ranked"], "0")
         _text(ws, r_index, 19, row["quartile_text"])
-        rag = _text(ws, r_index, 20, row["rag_status"])
-        rag.fill = rag_fill(row["rag_status"])
-        rag.font = Font(bold=True, color=RAG_STYLES.get(row["rag_status"], RAG_STYLES["No data"])[1])
+        _text(ws, r_index, 20, row["rag_status"], fill=rag_fill(row["rag_status"]), font=rag_font(row["rag_status"]))
         _text(ws, r_index, 21, row["rag_reason_words"], wrap=True)
         _text(ws, r_index, 22, row["source_title"], wrap=True)
         _text(ws, r_index, 23, row["release"], wrap=True)
@@ -179,12 +203,11 @@ def _data_sheet(ws: Worksheet, report) -> None:
         for c_index, (name, _) in enumerate(DATA_COLUMNS, start=1):
             value = row.get(name)
             if name in VALUE_LIKE:
-                cell = _number(ws, r_index, c_index, value, fmt)
+                _number(ws, r_index, c_index, value, fmt, border=NO_BORDER)
             elif name in COUNT_LIKE:
-                cell = _number(ws, r_index, c_index, value, "#,##0")
+                _number(ws, r_index, c_index, value, "#,##0", border=NO_BORDER)
             else:
-                cell = _text(ws, r_index, c_index, value)
-            cell.border = Border()
+                _text(ws, r_index, c_index, value, border=NO_BORDER)
     ws.freeze_panes = "C2"
     _table(ws, "Data", len(DATA_COLUMNS), frame.height)
     _page_setup(ws, f"Data - {report.la.la_name} SEND scorecard")
@@ -220,9 +243,8 @@ def _summary_sheet(ws: Worksheet, report) -> None:
         ("No data", s["n_to_be_defined"], None, None),
     ):
         row += 1
-        cell = _text(ws, row, 1, status if status != "No data" else "No data (to be defined)")
-        cell.fill = rag_fill(status)
-        cell.font = Font(bold=True, color=RAG_STYLES[status][1])
+        _text(ws, row, 1, status if status != "No data" else "No data (to be defined)", fill=rag_fill(status),
+              font=rag_font(status))
         _number(ws, row, 2, n, "0")
         _number(ws, row, 3, up, "0")
         _number(ws, row, 4, down, "0")
@@ -291,8 +313,8 @@ def save_reproducibly(wb: Workbook, path: Path, at: dt.datetime) -> None:
     Every XLSX the project writes is saved here, after escape_workbook (no cell can be a live formula).
     """
     escape_workbook(wb)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+    buffer = io.BytesIO()  # stored, not compressed: each entry is compressed once, below
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         ExcelWriter(wb, archive).write_data()
     stamp = (max(at.year, 1980), at.month, at.day, at.hour, at.minute, at.second)
     buffer.seek(0)

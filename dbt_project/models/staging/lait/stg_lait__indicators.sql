@@ -6,6 +6,11 @@
 -- "2023/24" and "2023-24" are single academic / financial years. Suffixes mark versions:
 -- "(Rev)", "(Final)" and "(OT)" (outturn) replace the plain figure, "(prov)" is replaced by it.
 -- Multi-year ranges ("2014-16", "2013/14-15/16") and "0" are left out: no KPI uses them.
+--
+-- A table, not a view like the other staging models: choosing each figure's version (the window
+-- below) over LAIT's 640k cells is the costliest step of the build, and as a view it ran again for
+-- int_kpi_source_values and for each data test of this model.
+{{ config(materialized='table') }}
 with source as (
 
     {%- set columns = [] %}

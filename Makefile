@@ -39,8 +39,11 @@ lint: $(STAMP)
 	@if ls dbt_project/models/*/*.sql dbt_project/models/*/*/*.sql >/dev/null 2>&1; then \
 		cd dbt_project && ../$(BIN)/sqlfluff lint models --processes 2; fi
 
+# The suite in TEST_WORKERS pytest-xdist processes (default 2, the project's machines' cores); each
+# worker builds its own shared warehouses once and has its own dbt target folder (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # The DuckDB-Spark parity test on the real data (tests/test_spark_parity.py; needs Java 17).
 test-spark: $(SPARK_STAMP)

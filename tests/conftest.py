@@ -14,8 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.dbt_runner import RunSummary, dbt_build
-from pipelines.ingest.loader import connect_warehouse, ingest_paths
+# `make test` runs the suite in pytest-xdist workers (-n 2): each worker gets its own dbt target folder
+# (partial parse, manifest, run results, the runner's warehouse link and lock; config.dbt_target_dir),
+# so two workers build at once instead of waiting for each other. Set before anything reads it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["DBT_TARGET_PATH"] = f"target/worker-{os.environ['PYTEST_XDIST_WORKER']}"
+
+from pipelines.dbt_runner import RunSummary, dbt_build  # noqa: E402 - after DBT_TARGET_PATH
+from pipelines.ingest.loader import connect_warehouse, ingest_paths  # noqa: E402
 
 # The tests build warehouses from the demo data, whose local extracts and targets are Stockport's: the
 # LA is stated as `make demo` states it (the project has no built-in default; tests of that unset it).

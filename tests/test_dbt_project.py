@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.config import DBT_PROJECT_DIR
+from pipelines.config import dbt_target_dir
 from pipelines.dbt_runner import DbtBuildError, RunSummary, dbt_build, dbt_parse
 from pipelines.errors import SendScorecardError
 
@@ -67,7 +67,7 @@ def test_runner_works_from_any_directory_and_sets_an_absolute_warehouse(tmp_path
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SEND_WAREHOUSE", "relative/elsewhere.duckdb")
     manifest = dbt_parse(Path("warehouse.duckdb"))
-    assert manifest == DBT_PROJECT_DIR / "target" / "manifest.json"
+    assert manifest == dbt_target_dir() / "manifest.json"
     import os
 
     assert os.environ["SEND_WAREHOUSE"] == "relative/elsewhere.duckdb"  # restored after the run

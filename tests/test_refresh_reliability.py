@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.config import DBT_PROJECT_DIR
+from pipelines.config import dbt_target_dir
 from pipelines.errors import SendScorecardError
 from pipelines.refresh import read_runs, run_refresh
 
@@ -176,7 +176,7 @@ def test_one_changed_local_file_rebuilds_only_what_depends_on_it_with_the_same_r
     visits.write_text("".join([header, ",".join(fields), *rest]))
     summary = run_refresh(raw, published)
     assert summary.status == "published" and summary.loaded == [visits.name]
-    target = DBT_PROJECT_DIR / "target"
+    target = dbt_target_dir()
     built = {r["unique_id"].split(".")[-1] for r in json.loads((target / "run_results.json").read_text())["results"]
              if r["unique_id"].startswith("model.")}
     models = {n["name"] for n in json.loads((target / "manifest.json").read_text())["nodes"].values()

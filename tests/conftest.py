@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,11 @@ import pytest
 # so two workers build at once instead of waiting for each other. Set before anything reads it.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["DBT_TARGET_PATH"] = f"target/worker-{os.environ['PYTEST_XDIST_WORKER']}"
+    # A worker's __main__ (execnet's) has no __file__: pyspark, when `make install-spark` has put it in the
+    # venv, takes such a process for its own doctest run and exits it as Great Expectations imports it.
+    _main = sys.modules["__main__"]
+    if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+        _main.__file__ = "<pytest-xdist worker>"
 
 from pipelines.dbt_runner import RunSummary, dbt_build  # noqa: E402 - after DBT_TARGET_PATH
 from pipelines.ingest.loader import connect_warehouse, ingest_paths  # noqa: E402

@@ -7,6 +7,7 @@ long: one row per input row and indicator, the indicator's cell split into value
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -17,20 +18,27 @@ from pipelines.ingest.rawfile import RawFile, read_csv_text
 from pipelines.ingest.sources import EES_DROPPED_COLUMNS, EES_GEOGRAPHY_COLUMNS, SourceSpec, detect_source
 from pipelines.ingest.values import split_value_column
 
+# Applied to a file's wide rows (canonical column names, geography columns present) before they go long:
+# the loader sets aside the rows it cannot key to an LA there (pipelines/ingest/row_keys.py), on a frame a
+# measure-count times smaller than the long one.
+RowFilter = Callable[[pl.DataFrame], pl.DataFrame]
 
-def read_ees_csv(source: RawFile | Path, spec: SourceSpec | None = None) -> pl.DataFrame:
+
+def read_ees_csv(source: RawFile | Path, spec: SourceSpec | None = None, keep_rows: RowFilter | None = None,
+                 ) -> pl.DataFrame:
     """Read an EES tidy CSV (or .csv.gz, or one member of a release zip) into the long raw layout."""
     raw = source if isinstance(source, RawFile) else RawFile.from_path(source)
     spec = spec or detect_source(raw.base_name, raw.name)
-    return ees_to_long(read_csv_text(raw), spec, raw.name)
+    return ees_to_long(read_csv_text(raw), spec, raw.name, keep_rows)
 
 
-def read_ees_xlsx(source: RawFile | Path, spec: SourceSpec | None = None) -> pl.DataFrame:
+def read_ees_xlsx(source: RawFile | Path, spec: SourceSpec | None = None, keep_rows: RowFilter | None = None,
+                  ) -> pl.DataFrame:
     """Read EES data published as an Excel workbook (first sheet, header on row 1)."""
     raw = source if isinstance(source, RawFile) else RawFile.from_path(source)
     spec = spec or detect_source(raw.base_name, raw.name)
     frame = read_xlsx_text(raw)
-    return ees_to_long(frame, spec, raw.name)
+    return ees_to_long(frame, spec, raw.name, keep_rows)
 
 
 def read_xlsx_text(raw: RawFile, sheet_id: int = 1, header_row: int = 1) -> pl.DataFrame:
@@ -51,7 +59,8 @@ def read_xlsx_text(raw: RawFile, sheet_id: int = 1, header_row: int = 1) -> pl.D
     return body.rename(dict(zip(body.columns[1:], names, strict=True)))
 
 
-def ees_to_long(frame: pl.DataFrame, spec: SourceSpec, file: str) -> pl.DataFrame:
+def ees_to_long(frame: pl.DataFrame, spec: SourceSpec, file: str, keep_rows: RowFilter | None = None,
+                ) -> pl.DataFrame:
     """Geography + filters kept; every other column becomes (measure, value_raw, value, status)."""
     spec.check_header(file, [c for c in frame.columns if c != "source_row"])
     frame = frame.rename({c: spec.canonical(c) for c in frame.columns if c != "source_row"})
@@ -63,6 +72,8 @@ def ees_to_long(frame: pl.DataFrame, spec: SourceSpec, file: str) -> pl.DataFram
     indicators = [c for c in frame.columns if c not in index]
     if not indicators:
         raise SourceFormatError(file, "has no indicator columns")
+    if keep_rows is not None:
+        frame = keep_rows(frame)
     long = frame.unpivot(index=index, on=indicators, variable_name="measure", value_name="value_raw")
     long = split_value_column(long, "value_raw", file=file, column_name_column="measure")
     return long.select(*EES_GEOGRAPHY_COLUMNS, *spec.filters, "measure", "value_raw", "value", "value_status",
@@ -116,7 +127,8 @@ def match_layout(file: str, columns: list[str], layouts: pl.DataFrame) -> str:
     )
 
 
-def read_ehcp_main_table(source: RawFile | Path, spec: SourceSpec | None = None) -> pl.DataFrame:
+def read_ehcp_main_table(source: RawFile | Path, spec: SourceSpec | None = None,
+                         keep_rows: RowFilter | None = None) -> pl.DataFrame:
     """Read the main table of an earlier EHC plans release (sen2_mi.csv, SEN2_MI.csv) into the long raw
     layout, each column mapped by the alias table onto the measure of today's release it means
     (`target_source`, `measure`, breakdown); columns no layout maps stay, as target `unmapped`."""
@@ -130,6 +142,8 @@ def read_ehcp_main_table(source: RawFile | Path, spec: SourceSpec | None = None)
     frame = frame.drop([c for c in EES_DROPPED_COLUMNS if c in frame.columns]).with_columns(
         [pl.lit(None, pl.String).alias(c) for c in EES_GEOGRAPHY_COLUMNS if c not in frame.columns])
     index = ["source_row", *EES_GEOGRAPHY_COLUMNS]
+    if keep_rows is not None:
+        frame = keep_rows(frame)
     long = frame.unpivot(index=index, on=[c for c in frame.columns if c not in index],
                          variable_name="source_column", value_name="value_raw")
     # "NULL" is how the 2019 edition marks items that did not exist yet (statements after 2014)

@@ -21,7 +21,13 @@ import polars as pl
 
 from pipelines.config import DUCKDB_STORAGE_VERSION, scorecard_la
 from pipelines.errors import SendScorecardError, UnknownSourceError
-from pipelines.ingest.ees import read_ees_csv, read_ees_metadata, read_ees_xlsx, read_ehcp_main_table
+from pipelines.ingest.ees import (
+    RowFilter,
+    read_ees_csv,
+    read_ees_metadata,
+    read_ees_xlsx,
+    read_ehcp_main_table,
+)
 from pipelines.ingest.la_reference import bundled_la_reference, read_la_reference
 from pipelines.ingest.lait import read_lait_dictionary, read_lait_indicators, read_lait_la_list
 from pipelines.ingest.load_log import LoadResult, _record, ensure_meta, table_exists
@@ -36,7 +42,7 @@ from pipelines.ingest.local import (
 from pipelines.ingest.neighbours import read_statistical_neighbours
 from pipelines.ingest.rawfile import RawFile, decode_text, expand_paths, open_raw_files
 from pipelines.ingest.releases import coverage, mark_superseded, release_order
-from pipelines.ingest.row_keys import refuse_unkeyable_rows
+from pipelines.ingest.row_keys import RefusedRows, refuse_unkeyable_rows
 from pipelines.ingest.sen2.load import expected_la_numbers, is_sen2_input, load_sen2, sen2_inputs
 from pipelines.ingest.sources import SourceSpec, detect_source, nearest_source
 from pipelines.ingest.targets import read_targets
@@ -88,13 +94,15 @@ def _la_reference(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
     return bundled_la_reference()
 
 
-def read_source(raw: RawFile, spec: SourceSpec, con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
-    """Parse one file with the reader of its source family (no lineage yet)."""
+def read_source(raw: RawFile, spec: SourceSpec, con: duckdb.DuckDBPyConnection | None = None,
+                keep_rows: RowFilter | None = None) -> pl.DataFrame:
+    """Parse one file with the reader of its source family (no lineage yet). `keep_rows`: for the
+    families keyed by LA code (KEYED_BY_LA_CODE), applied to the file's wide rows before they go long."""
     readers: dict[str, Callable[[], pl.DataFrame]] = {
-        "ees_csv": lambda: read_ees_csv(raw, spec),
-        "ees_xlsx": lambda: read_ees_xlsx(raw, spec),
+        "ees_csv": lambda: read_ees_csv(raw, spec, keep_rows),
+        "ees_xlsx": lambda: read_ees_xlsx(raw, spec, keep_rows),
         "ees_metadata": lambda: read_ees_metadata(raw, spec),
-        "ehcp_main_table": lambda: read_ehcp_main_table(raw, spec),
+        "ehcp_main_table": lambda: read_ehcp_main_table(raw, spec, keep_rows),
         "lait": lambda: read_lait_indicators(raw, _la_reference(con) if con else bundled_la_reference()),
         "lait_dictionary": lambda: read_lait_dictionary(raw),
         "lait_la_list": lambda: read_lait_la_list(raw),
@@ -148,7 +156,7 @@ def unseen_columns(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.D
     if not table_exists(con, "raw", spec.table):
         return []
     existing = {name for (name,) in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?",
+        "select column_name from duckdb_columns() where schema_name = 'raw' and table_name = ?",
         [spec.table]).fetchall()}
     unseen = [c for c in frame.columns if c not in existing]
     if "measure" in frame.columns and "measure" in existing:
@@ -197,7 +205,7 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
     con.register("incoming", frame.drop(lineage).to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         existing = {r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_schema='raw' and table_name=?",
+            "select column_name from duckdb_columns() where schema_name = 'raw' and table_name = ?",
             [spec.table]).fetchall()}
         new = [c for c in frame.columns if c not in existing]
         if new:
@@ -253,11 +261,16 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
         result.status, result.message = "skipped", "already loaded (same content)"
         return result
     try:
-        frame = read_source(raw, spec, con)
+        refusals: list[RefusedRows] = []
+
+        def keyable(wide: pl.DataFrame) -> pl.DataFrame:
+            kept, refused = refuse_unkeyable_rows(con, spec, wide, raw.name, raw.sha256, _la_reference(con))
+            refusals.extend([refused] if refused else [])
+            return kept
+
+        frame = read_source(raw, spec, con, keyable if spec.family in KEYED_BY_LA_CODE else None)
         unseen = unseen_columns(con, spec, frame)
-        refused = None
-        if spec.family in KEYED_BY_LA_CODE:
-            frame, refused = refuse_unkeyable_rows(con, spec, frame, raw.name, raw.sha256, _la_reference(con))
+        refused = refusals[0] if refusals else None
         frame = with_lineage(frame, raw, started, spec)
         # Quality gate (issue 5): validate before the raw table changes; a failing file is quarantined.
         from pipelines.quality.gates import validate_before_load

@@ -173,7 +173,9 @@ def to_shape_pandas(frame: pl.DataFrame):
 def distinct_frame(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """The distinct combinations of `columns` with `dq_rows` (how many rows have it) and `dq_position`
     (the first row that has it); `frame` must carry `dq_position`."""
-    return frame.group_by(columns).agg(pl.len().alias("dq_rows"), pl.col("dq_position").min()).sort("dq_position")
+    # lazily, on just these columns: on 1.2M rows a third of the time and a seventh of the memory of an eager group_by
+    return (frame.lazy().select(*columns, "dq_position").group_by(columns)
+            .agg(pl.len().alias("dq_rows"), pl.col("dq_position").min()).sort("dq_position").collect())
 
 
 def as_categories(frame: pl.DataFrame, columns: set[str]) -> pl.DataFrame:

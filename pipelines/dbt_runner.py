@@ -109,6 +109,11 @@ def fixed_path() -> Path:
     return dbt_target_dir() / "warehouse" / FIXED_NAME
 
 
+def link_folder(warehouse: Path) -> Path:
+    """The folder beside `warehouse` that holds its hard link while dbt runs on it (_at_fixed_path)."""
+    return warehouse.with_name(f".{warehouse.name}.dbt")
+
+
 @contextmanager
 def _target_locked() -> Iterator[None]:
     """One dbt invocation at a time per target folder (its link, parse, manifest and run results),
@@ -139,7 +144,7 @@ def _at_fixed_path(warehouse: Path) -> Iterator[Path]:
     after, even on failure. Where hard links cannot be made (another file system) dbt gets the file's
     own path and parses the project in full."""
     link = fixed_path()
-    folder = warehouse.with_name(f".{warehouse.name}.dbt")
+    folder = link_folder(warehouse)
     alias = folder / FIXED_NAME
     try:
         folder.mkdir(exist_ok=True)

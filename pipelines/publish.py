@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pipelines.dbt_runner import link_folder
 from pipelines.errors import SendScorecardError
 
 SNAPSHOTS_KEPT = int(os.environ.get("SEND_SNAPSHOTS_KEPT", "5"))
@@ -65,6 +66,9 @@ def prepare_build(published: Path, run_id: str) -> Path:
         for leftover in target.parent.glob(f"{published.stem}-*"):
             if leftover != target and not leftover.name.startswith(target.name):
                 leftover.unlink(missing_ok=True)  # a killed refresh's build: never published
+        for links in target.parent.glob(f".{published.stem}-*.dbt"):  # and its hard link for dbt
+            if links != link_folder(target):
+                shutil.rmtree(links, ignore_errors=True)
         if published.exists() and not target.exists():
             partial = target.with_name(target.name + ".partial")
             shutil.copyfile(published, partial)
@@ -119,6 +123,7 @@ def prune_snapshots(published: Path, keep: int) -> None:
 def discard_build(build: Path) -> None:
     for path in (build, build.with_name(build.name + ".wal")):
         path.unlink(missing_ok=True)
+    shutil.rmtree(link_folder(build), ignore_errors=True)  # a hard link left by a killed dbt run
 
 
 def lock_wait_seconds() -> float:

@@ -156,7 +156,7 @@ def unseen_columns(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.D
     if not table_exists(con, "raw", spec.table):
         return []
     existing = {name for (name,) in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?",
+        "select column_name from duckdb_columns() where schema_name = 'raw' and table_name = ?",
         [spec.table]).fetchall()}
     unseen = [c for c in frame.columns if c not in existing]
     if "measure" in frame.columns and "measure" in existing:
@@ -205,7 +205,7 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
     con.register("incoming", frame.drop(lineage).to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         existing = {r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_schema='raw' and table_name=?",
+            "select column_name from duckdb_columns() where schema_name = 'raw' and table_name = ?",
             [spec.table]).fetchall()}
         new = [c for c in frame.columns if c not in existing]
         if new:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from pipelines.ingest.load_log import table_exists
 from pipelines.ingest.sources import SOURCES, SourceSpec
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
@@ -73,9 +74,9 @@ def group_tables(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> list[Sourc
     members = [s for s in SOURCES if s.grain and (s.table == spec.table or (
         spec.release_group and s.release_group == spec.release_group))]
     if len(members) == 1:
-        return members if _exists(con, spec.table) else []
+        return members if table_exists(con, "raw", spec.table) else []
     existing = {name for (name,) in con.execute(
-        "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
+        "select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()}
     return [s for s in members if s.table in existing]
 
 
@@ -140,11 +141,6 @@ def _other_releases(con: duckdb.DuckDBPyConnection, tables: list[SourceSpec], ta
     return False
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
-                            "and table_name = ?", [table]).fetchall()[0][0])
-
-
 # --- what a newer release no longer carries ------------------------------------------------------------
 
 @dataclass
@@ -184,7 +180,9 @@ def coverage(con: duckdb.DuckDBPyConnection, spec: SourceSpec, sha256: str) -> C
         f"select distinct {period or 'null'} from {table} where file_sha256 = ? and is_superseded order by 1",
         [sha256]).fetchall()]
     older_wins = ["the whole file"] if older_wins == ["None"] else older_wins
-    if not spec.geo_columns:
+    others = con.execute(f"select count(*) from (select 1 from {table} where file_sha256 <> ? limit 1)",
+                         [sha256]).fetchall()[0][0]
+    if not spec.geo_columns or not others:  # the table's first file has nothing to compare with
         return Coverage(older_wins, [], [])
     same = [*spec.geo_columns, *([spec.period_column] if spec.period_column else [])]
     if spec.target_column:

@@ -170,6 +170,7 @@ def _load_and_move(con: duckdb.DuckDBPyConnection, reader, sha: str, started: dt
     except BaseException:
         _drop_staging(con)
         raise
+    created = _create_targets(con)
     con.execute("begin transaction")
     try:
         header = reader.header
@@ -195,9 +196,25 @@ def _load_and_move(con: duckdb.DuckDBPyConnection, reader, sha: str, started: dt
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
+        for table in created:
+            con.execute(f"drop table if exists {table}")
         _drop_staging(con)
         raise
     return False
+
+
+def _create_targets(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create, empty and before the moving transaction, the tables a first return stages rows for; returns
+    those created (dropped again if the move fails). Not inside the transaction: DuckDB 2.0 answers a group
+    by over a table created in the same transaction as a large insert with no rows (see
+    pipelines/ingest/loader.create_table)."""
+    created = []
+    for table in STAGED:
+        schema, name = table.split(".")
+        if table_exists(con, STAGING, name) and not table_exists(con, schema, name):
+            con.execute(f"create table {table} as select * from {_staging(table)} where false")
+            created.append(table)
+    return created
 
 
 class _Quarantined(Exception):

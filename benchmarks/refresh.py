@@ -2,9 +2,11 @@
 measured side by side in one run, so every figure is read as a ratio to the floor.
 
 1. floor: bare DuckDB - `read_csv` of the 12 EHC plans CSVs + `read_parquet` of LAIT into tables;
-2. cold: `send-scorecard refresh` into an empty warehouse; 3. nothing changed; 4. one local monthly
-   file changed (one more page view in the Local Offer visits of the latest month); 5. the floor
-   again, so the load on a shared machine shows (the ratios use the mean of the two floors).
+2. cold, national files only (issue 15's definition: ../shared/data into an empty warehouse);
+3. cold: `send-scorecard refresh` of ../shared/data plus the demo LA's local extracts into an empty
+   warehouse; 4. nothing changed; 5. one local monthly file changed (one more page view in the Local
+   Offer visits of the latest month); 6. the floor again, so the load on a shared machine shows (the
+   ratios use the mean of the two floors).
 
 Each step runs in a fresh Python process (as the CLI and the schedule do), so its wall time includes
 start-up and its peak memory (max RSS) is its own. The machine's load average is printed beside the
@@ -87,14 +89,16 @@ def run_child(code: str, *args: str) -> dict:
     return result
 
 
-def drop_zone(tmp: Path) -> Path:
-    """../shared/data plus the demo LA's local extracts, in one drop-zone."""
+def drop_zone(tmp: Path) -> tuple[Path, Path]:
+    """../shared/data alone, and ../shared/data plus the demo LA's local extracts: two drop-zones."""
     from demo.local import generate_local_extracts
 
+    national = tmp / "national_only"
+    shutil.copytree(SHARED_DATA, national / "national")
     raw = tmp / "raw"
     shutil.copytree(SHARED_DATA, raw / "national")
     generate_local_extracts(raw, 20241)
-    return raw
+    return national, raw
 
 
 def floor(tmp: Path) -> dict:
@@ -142,11 +146,13 @@ def main() -> None:
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="send-refresh-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
     try:
-        raw = drop_zone(tmp)
+        national, raw = drop_zone(tmp)
         published = tmp / "warehouse" / "send.duckdb"
         rows: list[tuple[str, dict]] = []
         for label, step in (
             ("floor (bare DuckDB load)", lambda: floor(tmp)),
+            ("cold refresh, national files only",
+             lambda: run_child(REFRESH, str(national), str(tmp / "national_warehouse" / "send.duckdb"))),
             ("cold refresh", lambda: run_child(REFRESH, str(raw), str(published))),
             ("nothing changed", lambda: run_child(REFRESH, str(raw), str(published))),
             ("one local file changed", lambda: (change_one_local_file(raw),
@@ -161,12 +167,12 @@ def main() -> None:
         # the floor is measured first and last: their mean is the yardstick, their gap the noise
         floor_seconds = (rows[0][1]["wall"] + rows[-1][1]["wall"]) / 2
         print(table(rows, floor_seconds))
-        cold = rows[1][1]
-        print("\npeak memory (MB) by the end of each stage of the cold refresh: "
-              + ", ".join(f"{k} {v:.0f}" for k, v in cold.get("peaks", {}).items()))
-        print(f"ingest = {cold['stages'].get('ingest', 0) / floor_seconds:.1f}x the floor "
-              f"({cold['stages'].get('ingest', 0):.1f} s / {floor_seconds:.1f} s); "
-              f"{os.cpu_count()} cores, load average now {load_average()}")
+        for label, cold in rows[1:3]:
+            print(f"\n{label}: peak memory (MB) by the end of each stage: "
+                  + ", ".join(f"{k} {v:.0f}" for k, v in cold.get("peaks", {}).items()))
+            print(f"{label}: ingest = {cold['stages'].get('ingest', 0) / floor_seconds:.1f}x the floor "
+                  f"({cold['stages'].get('ingest', 0):.1f} s / {floor_seconds:.1f} s)")
+        print(f"{os.cpu_count()} cores, load average now {load_average()}")
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

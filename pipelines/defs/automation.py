@@ -2,7 +2,9 @@
 
 The schedule's day and time come from SEND_REFRESH_DAY (1-28, default 5) and SEND_REFRESH_TIME
 (HH:MM, default 06:00), Europe/London. A tick whose drop-zone, dbt project, code and settings are
-those of the published refresh (the CLI's nothing-changed check) starts nothing and says so. The sensor's state is the published warehouse itself: a file
+those of the published refresh (the CLI's nothing-changed check) starts nothing and says so.
+
+The sensor's state is the published warehouse itself: a file
 whose content hash is in meta.file_loads (loaded, or refused by its quality gate) starts nothing, so
 `dagster dev` on an up-to-date warehouse starts no run, touching a file does nothing and a refused
 file is retried only when its bytes change. Only the new files' sources and everything downstream of

@@ -7,13 +7,14 @@ table exactly as it was and is recorded in meta.file_loads with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
 import gc
 import io
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -175,12 +176,19 @@ def create_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Dat
     dropped again (drop_if_empty)."""
     if table_exists(con, "raw", spec.table):
         return False
+    with _columns_of(con, frame) as columns:
+        con.execute(f"create table raw.{spec.table} as select * from {columns}")
+    return True
+
+
+@contextlib.contextmanager
+def _columns_of(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Iterator[str]:
+    """The name of a view, for the block, of `frame`'s columns with their DuckDB types and no rows."""
     con.register("incoming_columns", frame.head(0).to_arrow())
     try:
-        con.execute(f"create table raw.{spec.table} as select * from incoming_columns")
+        yield "incoming_columns"
     finally:
         con.unregister("incoming_columns")
-    return True
 
 
 def drop_if_empty(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
@@ -209,9 +217,8 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
             [spec.table]).fetchall()}
         new = [c for c in frame.columns if c not in existing]
         if new:
-            con.register("incoming_columns", frame.head(0).to_arrow())
-            types = {d[0]: d[1] for d in con.execute("select * from incoming_columns").description}
-            con.unregister("incoming_columns")
+            with _columns_of(con, frame) as columns:
+                types = {d[0]: d[1] for d in con.execute(f"select * from {columns}").description}
             for name in new:
                 con.execute(f'alter table raw.{spec.table} add column "{name}" {_duck_type(types[name])}')
         if spec.grain:

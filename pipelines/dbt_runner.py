@@ -12,7 +12,10 @@ import contextlib
 import fcntl
 import json
 import os
+import pickle
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -201,7 +204,9 @@ def _release_warehouse() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def _invoke(command: str, args: list[str], warehouse: Path | None, target: str | None = None) -> RunSummary:
+def _invoke(command: str, args: list[str], warehouse: Path | None, target: str | None = None,
+            manifest: object | None = None) -> RunSummary:
+    """One dbt command; `manifest` (a dbt Manifest parsed ahead, see WarmDbt) spares dbt its parse."""
     from dbt.cli.main import dbtRunner
 
     project = str(DBT_PROJECT_DIR)
@@ -215,7 +220,7 @@ def _invoke(command: str, args: list[str], warehouse: Path | None, target: str |
             resolved = stack.enter_context(_at_fixed_path(resolved))
         stack.enter_context(_environment(resolved))
         try:
-            outcome = dbtRunner().invoke([
+            outcome = dbtRunner(manifest=manifest).invoke([
                 command, "--project-dir", project, "--profiles-dir", project, "--log-format", "text", "--quiet",
                 *(["--target", target] if target else []), *args,
             ])
@@ -294,3 +299,104 @@ def dbt_parse(warehouse: Path | None = None) -> Path:
     if not manifest.exists():
         raise DbtBuildError(f"dbt parse did not write {manifest}.")
     return manifest
+
+
+# --- dbt started ahead: its start-up beside the ingest ---------------------------------------------------
+# A dbt build spends seconds before its first node: importing dbt, reading the project and profile,
+# and loading its saved parse. Python runs one thread at a time, so only another process can do this
+# while the ingest works; the refresh starts one (WarmDbt) as soon as it knows dbt will run, and the
+# build itself is the same dbtRunner build with the parse handed over (dbt's documented reuse of a
+# parsed manifest), on the same fixed path, under the same lock.
+
+
+def _warm_manifest() -> object | None:
+    """The project parsed as a build parses it (the fixed warehouse path, so dbt's saved parse is
+    reused and kept), without writing manifest.json (the build writes it); None if the parse failed
+    (the build then parses itself and reports the error)."""
+    from dbt.cli.main import dbtRunner
+
+    with _target_locked(), _environment(fixed_path()):
+        outcome = dbtRunner().invoke(["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+                                      str(DBT_PROJECT_DIR), "--log-format", "text", "--quiet", "--no-write-json"])
+    return outcome.result if outcome.success and outcome.exception is None else None
+
+
+def _serve(result_fd: int) -> None:
+    """The warm process (python -m pipelines.dbt_runner FD): parse, then wait on stdin for one pickled
+    ("build", args, warehouse); write ("ok", RunSummary) or ("error", DbtBuildError) to FD. End of
+    input before a command (the refresh needed no dbt, or ended) ends the process."""
+    manifest = _warm_manifest()
+    try:
+        command, args, warehouse = pickle.load(sys.stdin.buffer)
+    except EOFError:
+        return
+    if command != "build":
+        raise SystemExit(f"unknown command {command!r}")
+    try:
+        outcome: tuple[str, object] = ("ok", _invoke("build", args, Path(warehouse), manifest=manifest))
+    except DbtBuildError as exc:
+        exc.__cause__ = None  # dbt's own exception may not pickle; the message names it
+        outcome = ("error", exc)
+    with os.fdopen(result_fd, "wb") as out:
+        pickle.dump(outcome, out)
+
+
+class WarmDbt:
+    """A dbt process started ahead of the dbt stage (see _serve): `build` runs the build there, or here
+    if that process failed; `close` ends it unused. Its peak memory is its own (about 300 MB), which
+    is why the refresh starts one only beside an incremental ingest, not a cold one."""
+
+    def __init__(self) -> None:
+        read_fd, write_fd = os.pipe()
+        try:
+            self._process: subprocess.Popen | None = subprocess.Popen(
+                [sys.executable, "-m", "pipelines.dbt_runner", str(write_fd)],
+                stdin=subprocess.PIPE, pass_fds=(write_fd,))
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        self._results = os.fdopen(read_fd, "rb")
+
+    def build(self, warehouse: Path, select: str | None = None, state: Path | None = None) -> RunSummary:
+        """dbt_build(warehouse, select=select, state=state), in the warm process."""
+        args = [*(["--select", select] if select else []), *(["--state", str(state)] if state is not None else [])]
+        try:
+            try:
+                assert self._process is not None and self._process.stdin is not None
+                pickle.dump(("build", args, str(Path(warehouse).expanduser().resolve())), self._process.stdin)
+                self._process.stdin.close()
+                kind, value = pickle.load(self._results)
+            except (EOFError, OSError, pickle.UnpicklingError, AssertionError):
+                kind, value = "lost", None  # the process died (its lock with it): build here instead
+        finally:
+            self.close()
+        if kind == "error":
+            raise value
+        if kind == "ok":
+            return value
+        return dbt_build(warehouse, select=select, state=state)
+
+    def close(self) -> None:
+        """End the process (if it is still waiting, end of input tells it to stop)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(OSError):
+            if process.stdin and not process.stdin.closed:
+                process.stdin.close()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        self._results.close()
+
+
+if __name__ == "__main__":
+    # through the module's own name, so what it pickles (RunSummary, DbtBuildError) reads back as
+    # pipelines.dbt_runner's, not __main__'s
+    from pipelines.dbt_runner import _serve as serve
+
+    serve(int(sys.argv[1]))

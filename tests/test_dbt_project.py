@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from pipelines.config import dbt_target_dir
-from pipelines.dbt_runner import DbtBuildError, RunSummary, dbt_build, dbt_parse
+from pipelines.dbt_runner import DbtBuildError, RunSummary, WarmDbt, dbt_build, dbt_parse
 from pipelines.errors import SendScorecardError
 
 pytestmark = pytest.mark.slow
@@ -61,6 +61,36 @@ def test_a_failing_model_is_named_in_one_readable_sentence(tmp_path):
     assert isinstance(caught.value, SendScorecardError)
     assert message.startswith("dbt build failed: model stg_ehcp__timeliness")
     assert "\n" not in message
+
+
+def test_dbt_started_ahead_builds_and_reports_a_failure_as_the_runner_does(demo_build, tmp_path):
+    # the refresh's warm dbt process (WarmDbt): the same build, the parse done before it was asked
+    warehouse = tmp_path / "send.duckdb"
+    warehouse.write_bytes(demo_build[0].read_bytes())
+    summary = WarmDbt().build(warehouse, select="dim_kpi")
+    assert summary.success and [r.name for r in summary.results if r.resource_type == "model"] == ["dim_kpi"]
+    assert summary.count("test") > 0 and '"model.send_scorecard.dim_kpi"' in summary.manifest
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    with pytest.raises(DbtBuildError) as caught:
+        WarmDbt().build(empty, select="stg_ehcp__timeliness")
+    assert str(caught.value).startswith("dbt build failed: model stg_ehcp__timeliness")
+    assert caught.value.summary is not None and [r.name for r in caught.value.summary.failed] == ["stg_ehcp__timeliness"]
+
+
+def test_dbt_started_ahead_ends_when_unused_and_a_lost_one_builds_here(tmp_path):
+    unused = WarmDbt()
+    process = unused._process
+    unused.close()
+    assert process.returncode == 0  # end of input: it stops without building
+    lost = WarmDbt()
+    lost._process.kill()
+    lost._process.wait()
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    with pytest.raises(DbtBuildError) as caught:  # built in this process instead, with the same outcome
+        lost.build(empty, select="stg_ehcp__timeliness")
+    assert str(caught.value).startswith("dbt build failed: model stg_ehcp__timeliness")
 
 
 def test_runner_works_from_any_directory_and_sets_an_absolute_warehouse(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ the scorecard workbook, and `sql` on a warehouse without marts."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import polars as pl
 import pytest
@@ -52,6 +53,30 @@ def test_every_refresh_output_of_the_marts_is_parquet_and_excel_tables(warehouse
         n = query(warehouse, f"select count(*) as n from marts.{mart}")[0]["n"]
         assert ws.max_row == n + 1
         assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+
+
+def test_a_refresh_keeps_an_export_that_holds_exactly_the_marts_rows_and_rewrites_the_rest(warehouse, tmp_path):
+    copy = tmp_path / "warehouse" / "send.duckdb"
+    copy.parent.mkdir()
+    shutil.copyfile(warehouse, copy)
+    first = write_mart_exports(copy)  # the refresh's own folder: exports/ beside the warehouse
+    stamps = {path.name: path.stat().st_mtime_ns for path in first}
+    assert write_mart_exports(copy) == first
+    assert {path.name: path.stat().st_mtime_ns for path in first} == stamps  # nothing written again
+    con = connect_warehouse(copy)
+    try:  # one mart changes; a file someone else wrote over is not the export's any more
+        con.execute("update marts.dim_kpi set title = title || ' (renamed)' where kpi_id = 'S5'")
+    finally:
+        con.close()
+    values = exports_dir(copy) / "fct_kpi_values.parquet"
+    pl.read_parquet(values).head(1).write_parquet(values)
+    third = write_mart_exports(copy)
+    changed = {path.name for path in third if path.stat().st_mtime_ns != stamps[path.name]}
+    assert changed == {"dim_kpi.parquet", WORKBOOK, "fct_kpi_values.parquet"}
+    kpis = pl.read_parquet(exports_dir(copy) / "dim_kpi.parquet")
+    assert kpis.filter(pl.col("kpi_id") == "S5")["title"][0].endswith(" (renamed)")
+    assert pl.read_parquet(values).height == query(copy, "select count(*) as n from marts.fct_kpi_values")[0]["n"]
+    assert not list(exports_dir(copy).glob(".*"))  # the record of what was written sits beside the folder
 
 
 def test_the_generated_workbook_holds_each_value_as_openpyxl_reads_it_and_no_formula(tmp_path):

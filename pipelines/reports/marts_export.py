@@ -7,7 +7,8 @@ Every refresh writes, from the published warehouse (read-only):
   (Insert > Table), which Power Query and PivotTables pick up by name.
 
 The files are written under a temporary name and renamed, so a report refreshing at the same time
-reads either last month's file or this month's, never half of one. They hold the warehouse's own
+reads either last month's file or this month's, never half of one. A file is kept as it is when it
+provably holds what would be written (`_kept`): most refreshes change a few marts, or none. They hold the warehouse's own
 figures - the same as `send-scorecard sql` shows, for analysts inside the LA; a published table
 goes through `send-scorecard export` or `report --publication`, which suppress small numbers. The
 person-level (restricted) models are never exported. No cell of the workbook is a live formula.
@@ -16,6 +17,8 @@ person-level (restricted) models are never exported. No cell of the workbook is 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import re
 import tempfile
@@ -39,6 +42,9 @@ EXPORTED_MARTS = {
     "fct_kpi_values": False,
 }
 WORKBOOK = "send-scorecard-marts.xlsx"
+# What the refresh's export wrote last, each file's SHA-256 and the writer's digest: beside the exports
+# folder (<warehouse dir>/.exports.json), not in it, where a Power BI or Excel folder source would read it.
+WRITTEN = ".exports.json"
 EXCEL_MAX_ROWS = 1_048_575
 
 
@@ -176,8 +182,63 @@ def _sheet_rows(frame: pl.DataFrame, styles: dict[str, int]):
         yield xml.item()
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _writer() -> str:
+    """A digest of what turns frames into files: this module, the formula rule and the writers' versions."""
+    from importlib.metadata import version
+
+    from pipelines import suppression
+
+    parts = [Path(__file__).read_bytes(), Path(suppression.__file__).read_bytes(),
+             f"polars {pl.__version__} openpyxl {version('openpyxl')}".encode()]
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
+
+
+def _same_rows(frame: pl.DataFrame, path: Path) -> bool:
+    """The Parquet file holds exactly the frame's columns (names and types) and rows, in any order."""
+    try:
+        old = pl.read_parquet(path)
+        if old.schema != frame.schema or old.height != frame.height:
+            return False
+        return old.sort(old.columns, nulls_last=True).equals(frame.sort(frame.columns, nulls_last=True),
+                                                              null_equal=True)
+    except Exception:  # unreadable, or rows that cannot be sorted: written again
+        return False
+
+
+def _kept(target: Path, record: Path, frames: dict[str, pl.DataFrame]) -> set[str]:
+    """The marts whose files need not be written again: the Parquet file is the one this module wrote
+    last (same SHA-256, same writer) and holds exactly the mart's rows now. The same bytes would be
+    written but for the order of the rows, which the marts do not fix. The workbook is kept when every
+    mart in it is (it was written from the same frames as their Parquet files, in the same call)."""
+    try:
+        written = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(written, dict) or written.get("writer") != _writer():
+        return set()
+    files = written.get("files") or {}
+
+    def untouched(name: str) -> bool:
+        return (target / name).is_file() and files.get(name) == _sha256(target / name)
+
+    kept = {mart for mart, frame in frames.items()
+            if untouched(f"{mart}.parquet") and _same_rows(frame, target / f"{mart}.parquet")}
+    if {mart for mart in frames if EXPORTED_MARTS[mart]} <= kept and untouched(WORKBOOK):
+        kept.add(WORKBOOK)
+    return kept
+
+
 def write_mart_exports(warehouse: Path, out_dir: Path | None = None) -> list[Path]:
-    """Write the marts as Parquet and the workbook of Excel Tables; returns the paths written."""
+    """Write the marts as Parquet and the workbook of Excel Tables; returns the export files (written, or
+    kept because they already hold exactly the marts' rows)."""
     target = Path(out_dir) if out_dir else exports_dir(warehouse)
     target.mkdir(parents=True, exist_ok=True)
     con = connect_warehouse(Path(warehouse), read_only=True)
@@ -187,9 +248,19 @@ def write_mart_exports(warehouse: Path, out_dir: Path | None = None) -> list[Pat
         frames = {mart: con.sql(f"select * from marts.{mart}").pl() for mart in EXPORTED_MARTS if mart in present}
     finally:
         con.close()
-    written = [_replace(target / f"{mart}.parquet", lambda p, f=frame: f.write_parquet(p))
+    # the refresh's own exports folder keeps what is unchanged (an explicit folder is always written)
+    record = None if out_dir else target.parent / WRITTEN
+    kept = _kept(target, record, frames) if record else set()
+    if record:
+        record.unlink(missing_ok=True)  # stale until the files below are all written
+    written = [target / f"{mart}.parquet" if mart in kept else
+               _replace(target / f"{mart}.parquet", lambda p, f=frame: f.write_parquet(p))
                for mart, frame in frames.items()]
     in_workbook = {m: f for m, f in frames.items() if EXPORTED_MARTS[m]}
     if in_workbook:
-        written.append(_replace(target / WORKBOOK, lambda p: _write_workbook(in_workbook, p)))
+        written.append(target / WORKBOOK if WORKBOOK in kept else
+                       _replace(target / WORKBOOK, lambda p: _write_workbook(in_workbook, p)))
+    if record:
+        files = {path.name: _sha256(path) for path in written}
+        _replace(record, lambda p: p.write_text(json.dumps({"writer": _writer(), "files": files}, indent=1)))
     return written

@@ -166,8 +166,8 @@ def to_validation_pandas(frame: pl.DataFrame, suite: dict):
 
     used = used_columns(suite, frame.columns) or set(frame.columns[:1])  # keep the row count
     data = as_categories(frame.select(c for c in frame.columns if c in used), used)
-    # column by column: converting the whole frame at once (the long readers' frames come in parts)
-    # made pyarrow unify each part's categories at five times the memory (1.2M rows: 150 MB, not 30)
+    # column by column: the whole frame at once goes through one Arrow table that pyarrow turns into
+    # pandas at five times the memory (the 1.2M-row caseload file: ~90 MB at the peak, not ~16)
     return pd.DataFrame({c: data.get_column(c).rechunk().to_pandas() for c in data.columns})
 
 

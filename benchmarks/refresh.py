@@ -6,7 +6,8 @@ measured side by side in one run, so every figure is read as a ratio to the floo
 3. cold: `send-scorecard refresh` of ../shared/data plus the demo LA's local extracts into an empty
    warehouse; 4. nothing changed; 5. one local monthly file changed (one more page view in the Local
    Offer visits of the latest month); 6. the floor again, so the load on a shared machine shows (the
-   ratios use the mean of the two floors).
+   ratios use the mean of the two floors); then 7. the JSNA queries of docs/jsna-questions.md on the
+   published warehouse (benchmarks/jsna_queries.py: median and p95, in-process and through the CLI).
 
 Each step runs in a fresh Python process (as the CLI and the schedule do), so its wall time includes
 start-up and its peak memory (max RSS) is its own. The machine's load average is printed beside the
@@ -28,6 +29,9 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the top-level demo package
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # jsna_queries beside this script
+
+import jsna_queries  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EHCP_ZIP = SHARED_DATA / "dfe" / "ehcp-plans-2025" / "education-health-and-care-plans_2025.zip"
@@ -173,6 +177,8 @@ def main() -> None:
             print(f"{label}: ingest = {cold['stages'].get('ingest', 0) / floor_seconds:.1f}x the floor "
                   f"({cold['stages'].get('ingest', 0):.1f} s / {floor_seconds:.1f} s)")
         print(f"{os.cpu_count()} cores, load average now {load_average()}")
+        print(f"\nJSNA queries (docs/jsna-questions.md) on the published warehouse, load average {load_average()}:")
+        print(jsna_queries.table(published))
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

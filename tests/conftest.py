@@ -2,16 +2,21 @@
 
 Building a warehouse (ingest + dbt build) is the slowest thing the suite does, so each kind is built
 once per test run here and shared: `real_warehouse` (the DfE files ingested), `real_built` (that,
-built with dbt) and `demo_built` (the demo data, seed 20241, ingested and built). Tests that change
-a warehouse copy it first.
+built with dbt) and `demo_built` (the demo data, seed 20241, ingested and built). Under pytest-xdist
+the first worker to ask builds it and the others copy it (built_once_per_run). Tests that change a
+warehouse copy it first.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -49,10 +54,31 @@ def real_data() -> Path:
     return need_real_data()
 
 
-@pytest.fixture(scope="session")
-def real_warehouse(tmp_path_factory, real_data) -> Path:
-    """A warehouse with every national file of ../shared/data loaded (built once per test run)."""
-    path = tmp_path_factory.mktemp("real") / "send.duckdb"
+Built = TypeVar("Built")
+
+
+def built_once_per_run(tmp_path_factory, name: str, build: Callable[[Path], Built]) -> tuple[Path, Built]:
+    """A warehouse `build(path)` makes (and what it returns), made once per test run: under pytest-xdist
+    the first worker to ask builds it in the run's shared folder under a lock, and every worker (the
+    builder too) gets its own copy, so no test sees another worker's changes. Without xdist it is built
+    in place. A build that fails is not kept: the next worker to ask builds it again (and fails alike)."""
+    own = tmp_path_factory.mktemp(name) / "send.duckdb"
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return own, build(own)
+    shared = tmp_path_factory.getbasetemp().parent / f"built-once-{name}"
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or with the worker
+        done = shared / "built.pickle"
+        if not done.exists():
+            result = build(shared / "send.duckdb")
+            done.write_bytes(pickle.dumps(result))
+        result = pickle.loads(done.read_bytes())
+    shutil.copyfile(shared / "send.duckdb", own)
+    return own, result
+
+
+def _ingest_real(path: Path, real_data: Path) -> None:
     con = connect_warehouse(path)
     try:
         results = ingest_paths(con, [real_data])
@@ -61,15 +87,23 @@ def real_warehouse(tmp_path_factory, real_data) -> Path:
     # "unknown": the release zip's supporting files, listed as not a known source
     failed = [r.message for r in results if r.status not in ("loaded", "skipped", "unknown")]
     assert not failed, failed
-    return path
+
+
+@pytest.fixture(scope="session")
+def real_warehouse(tmp_path_factory, real_data) -> Path:
+    """A warehouse with every national file of ../shared/data loaded (built once per test run)."""
+    return built_once_per_run(tmp_path_factory, "real", lambda path: _ingest_real(path, real_data))[0]
 
 
 @pytest.fixture(scope="session")
 def real_built(real_warehouse, tmp_path_factory) -> tuple[Path, RunSummary]:
     """real_warehouse copied and built with dbt (default vars: latest period, all LAs), once per run."""
-    warehouse = tmp_path_factory.mktemp("real_built") / "send.duckdb"
-    shutil.copyfile(real_warehouse, warehouse)
-    return warehouse, dbt_build(warehouse)
+
+    def build(path: Path) -> RunSummary:
+        shutil.copyfile(real_warehouse, path)
+        return dbt_build(path)
+
+    return built_once_per_run(tmp_path_factory, "real_built", build)
 
 
 _DEMO_BUILT: dict[str, tuple[Path, RunSummary]] = {}
@@ -92,14 +126,17 @@ def build_demo(tmp_path_factory) -> tuple[Path, RunSummary]:
 def _build_demo(tmp_path_factory) -> tuple[Path, RunSummary]:
     from demo.generate import generate_demo
 
-    root = tmp_path_factory.mktemp("demo_built")
-    generate_demo(root / "raw", seed=20241)
-    warehouse = root / "send.duckdb"
-    con = connect_warehouse(warehouse)
-    try:
-        results = ingest_paths(con, [root / "raw"])
-    finally:
-        con.close()
-    failed = [r.message for r in results if r.status == "failed"]
-    assert not failed, failed
-    return warehouse, dbt_build(warehouse)
+    def build(warehouse: Path) -> RunSummary:
+        raw = warehouse.parent / "raw"
+        shutil.rmtree(raw, ignore_errors=True)
+        generate_demo(raw, seed=20241)
+        con = connect_warehouse(warehouse)
+        try:
+            results = ingest_paths(con, [raw])
+        finally:
+            con.close()
+        failed = [r.message for r in results if r.status == "failed"]
+        assert not failed, failed
+        return dbt_build(warehouse)
+
+    return built_once_per_run(tmp_path_factory, "demo_built", build)

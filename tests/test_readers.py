@@ -53,6 +53,31 @@ def test_every_symbol_becomes_value_and_status(tmp_path):
         pl.col("value_status") != "ok").height
 
 
+def test_long_frames_keep_text_as_categories_and_the_warehouse_as_text(tmp_path):
+    """The long reader's text columns are categories (4 bytes a row, not 16); the raw table gets the
+    same cells as VARCHAR, as it did when the reader returned text."""
+    from pipelines.ingest.loader import connect_warehouse, ingest_paths
+
+    path = tmp_path / "timeliness_20_week.csv"
+    path.write_bytes(timeliness_csv(["10,9,5,5,50,55.6", "c,x,1,2,3,4"]))
+    frame = read_ees_csv(path)
+    text = ["time_period", "geographic_level", "new_la_code", "la_name", "breakdown", "measure", "value_raw",
+            "value_status"]
+    assert {c: frame.schema[c] for c in text} == {c: pl.Categorical for c in text}
+    con = connect_warehouse(tmp_path / "w.duckdb")
+    try:
+        assert [r.status for r in ingest_paths(con, [path])] == ["loaded"]
+        types = dict(con.execute("select column_name, data_type from duckdb_columns() where schema_name = 'raw' "
+                                 "and table_name = 'ehcp_timeliness'").fetchall())
+        loaded = con.sql("select * exclude (source_file, file_sha256, release, loaded_at, release_order, "
+                         "is_superseded) from raw.ehcp_timeliness").pl()
+    finally:
+        con.close()
+    assert {c: types[c] for c in text} == {c: "VARCHAR" for c in text}
+    expected = frame.with_columns(pl.col(text).cast(pl.String))
+    assert loaded.sort("source_row", "measure").equals(expected.select(loaded.columns).sort("source_row", "measure"))
+
+
 def test_alias_and_case_give_canonical_measure_names(tmp_path):
     path = tmp_path / "timeliness_20_week.csv"
     path.write_bytes(timeliness_csv(["10,9,5,5,50,55.6"]))

@@ -16,7 +16,7 @@ from pipelines.config import REFERENCE_DIR
 from pipelines.errors import SourceFormatError
 from pipelines.ingest.rawfile import RawFile, read_csv_text
 from pipelines.ingest.sources import EES_DROPPED_COLUMNS, EES_GEOGRAPHY_COLUMNS, SourceSpec, detect_source
-from pipelines.ingest.values import split_value_column
+from pipelines.ingest.values import split_value_column, text_as_categories
 
 # Applied to a file's wide rows (canonical column names, geography columns present) before they go long:
 # the loader sets aside the rows it cannot key to an LA there (pipelines/ingest/row_keys.py), on a frame a
@@ -74,8 +74,11 @@ def ees_to_long(frame: pl.DataFrame, spec: SourceSpec, file: str, keep_rows: Row
         raise SourceFormatError(file, "has no indicator columns")
     if keep_rows is not None:
         frame = keep_rows(frame)
-    long = frame.unpivot(index=index, on=indicators, variable_name="measure", value_name="value_raw")
-    long = split_value_column(long, "value_raw", file=file, column_name_column="measure")
+    # categories before the frame goes long: the long frame repeats each cell of the index per indicator
+    long = text_as_categories(frame).unpivot(index=index, on=indicators, variable_name="measure",
+                                             value_name="value_raw")
+    long = split_value_column(long.with_columns(pl.col("measure").cast(pl.Categorical)), "value_raw", file=file,
+                              column_name_column="measure")
     return long.select(*EES_GEOGRAPHY_COLUMNS, *spec.filters, "measure", "value_raw", "value", "value_status",
                        "source_row")
 
@@ -144,8 +147,8 @@ def read_ehcp_main_table(source: RawFile | Path, spec: SourceSpec | None = None,
     index = ["source_row", *EES_GEOGRAPHY_COLUMNS]
     if keep_rows is not None:
         frame = keep_rows(frame)
-    long = frame.unpivot(index=index, on=[c for c in frame.columns if c not in index],
-                         variable_name="source_column", value_name="value_raw")
+    long = text_as_categories(frame, index).unpivot(index=index, on=[c for c in frame.columns if c not in index],
+                                                    variable_name="source_column", value_name="value_raw")
     # "NULL" is how the 2019 edition marks items that did not exist yet (statements after 2014)
     long = long.with_columns(pl.when(pl.col("value_raw").str.strip_chars() == "NULL").then(pl.lit("x"))
                              .otherwise(pl.col("value_raw")).alias("value_cell"))
@@ -157,5 +160,6 @@ def read_ehcp_main_table(source: RawFile | Path, spec: SourceSpec | None = None,
         pl.coalesce("measure", "source_column").alias("measure"),
         pl.lit(layout).alias("layout"),
     )
-    return long.select(*EES_GEOGRAPHY_COLUMNS, "breakdown_topic", "breakdown", "target_source", "measure",
-                       "source_column", "layout", "value_raw", "value", "value_status", "source_row")
+    return text_as_categories(long.select(
+        *EES_GEOGRAPHY_COLUMNS, "breakdown_topic", "breakdown", "target_source", "measure", "source_column", "layout",
+        "value_raw", "value", "value_status", "source_row"))

@@ -15,7 +15,7 @@ from pipelines.ingest.ees import read_xlsx_text
 from pipelines.ingest.la_reference import old_to_new_codes, regions
 from pipelines.ingest.rawfile import RawFile, read_csv_text
 from pipelines.ingest.sources import SOURCES_BY_TABLE
-from pipelines.ingest.values import split_value_column
+from pipelines.ingest.values import split_value_column, text_as_categories
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +39,24 @@ def read_lait_indicators(source: RawFile | Path, la_reference: pl.DataFrame | No
     """
     raw = source if isinstance(source, RawFile) else RawFile.from_path(source)
     spec = SOURCES_BY_TABLE["lait_indicators"]
+    text = ("measure_short", "data_item", "years", "la_and_regions", "value_raw", "lait_region")
     if raw.base_name.lower().endswith(".parquet"):
         try:
-            frame = pl.read_parquet(io.BytesIO(raw.data))
+            scan = pl.scan_parquet(io.BytesIO(raw.data))
+            spec.check_header(raw.name, scan.collect_schema().names())
+            # streamed a row group at a time, the text straight into categories (641k rows repeat a few
+            # hundred measures and LAs): a third of the memory of reading the whole file first
+            frame = scan.rename(_lait_names).with_row_index("source_row", offset=1).with_columns(
+                pl.col("source_row").cast(pl.Int64), *(pl.col(c).cast(pl.String).cast(pl.Categorical) for c in text)
+            ).collect(engine="streaming").rechunk()
+        except SourceFormatError:
+            raise
         except Exception as exc:
             raise SourceFormatError(raw.name, f"could not be read as Parquet ({exc})") from exc
-        frame = frame.with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64))
     else:
         frame = read_csv_text(raw)
-    spec.check_header(raw.name, [c for c in frame.columns if c != "source_row"])
-    frame = frame.rename({c: LAIT_COLUMNS.get(c.strip().lower(), c) for c in frame.columns})
-    frame = frame.with_columns(pl.col(c).cast(pl.String) for c in ("measure_short", "data_item", "years",
-                                                                   "la_and_regions", "value_raw", "lait_region"))
+        spec.check_header(raw.name, [c for c in frame.columns if c != "source_row"])
+        frame = text_as_categories(frame.rename(_lait_names), text)
     number = pl.col("la_number").cast(pl.Float64, strict=False)
     bad = frame.filter(number.is_null() | (number != number.round(0)))
     if bad.height:
@@ -60,6 +66,10 @@ def read_lait_indicators(source: RawFile | Path, la_reference: pl.DataFrame | No
     frame = frame.with_columns(number.cast(pl.Int64).alias("la_number"))
     frame = split_value_column(frame, "value_raw", file=raw.name)
     return _add_geography(frame, la_reference, raw.name)
+
+
+def _lait_names(column: str) -> str:
+    return LAIT_COLUMNS.get(column.strip().lower(), column)
 
 
 def _add_geography(frame: pl.DataFrame, la_reference: pl.DataFrame | None, file: str) -> pl.DataFrame:
@@ -79,17 +89,21 @@ def _add_geography(frame: pl.DataFrame, la_reference: pl.DataFrame | None, file:
         .otherwise(pl.lit("Local authority"))
     )
     codes = old_to_new_codes(la_reference) if la_reference is not None else {}
-    frame = frame.with_columns(level.alias("geographic_level"))
+    # worked out once per LA number and region name (a few hundred pairs), then joined onto the rows
+    places = frame.select("la_number", "lait_region").unique().with_columns(level.alias("geographic_level"))
     is_la = pl.col("geographic_level") == "Local authority"
-    frame = frame.with_columns(
+    places = places.with_columns(
         pl.when(is_la).then(pl.col("la_number").replace_strict(codes, default=None, return_dtype=pl.String))
         .alias("new_la_code"),
         pl.when(pl.col("geographic_level") == "Regional")
         .then(pl.col("la_number").replace_strict(lait_regions, default=None, return_dtype=pl.String))
-        .when(is_la).then(pl.col("lait_region").replace_strict(by_region_name, default=None, return_dtype=pl.String))
+        .when(is_la).then(pl.col("lait_region").cast(pl.String).replace_strict(by_region_name, default=None,
+                                                                                 return_dtype=pl.String))
         .alias("region_code"),
     )
-    unmapped = frame.filter(is_la & pl.col("new_la_code").is_null())["la_number"].unique().sort().to_list()
+    frame = frame.join(text_as_categories(places), on=["la_number", "lait_region"], how="left", nulls_equal=True,
+                       maintain_order="left")
+    unmapped = places.filter(is_la & pl.col("new_la_code").is_null())["la_number"].unique().sort().to_list()
     if unmapped:
         log.warning("%s: LA number(s) %s are not in the LA reference; their rows have no new_la_code",
                     file, ", ".join(map(str, unmapped)))

@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.sources import SourceSpec
+from pipelines.ingest.values import text_as_categories
 from pipelines.quality.build_suites import build_suite
 from pipelines.quality.suite_files import (  # noqa: F401 (re-exported for the gates and tests)
     DISTINCT_SAFE,
@@ -179,9 +180,9 @@ def distinct_frame(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 
 def as_categories(frame: pl.DataFrame, columns: set[str]) -> pl.DataFrame:
-    """Text columns among `columns` as categories (faster grouping, and GX works on their codes)."""
-    return frame.with_columns(pl.col(c).cast(pl.Categorical) for c in columns
-                              if c in frame.columns and frame.schema[c] == pl.String)
+    """Text columns among `columns` as categories (faster grouping, and GX works on their codes); the
+    long readers' frames have them so already."""
+    return text_as_categories(frame, columns)
 
 
 def rows_matching(frame: pl.DataFrame, combinations: pl.DataFrame, columns: list[str], limit: int) -> list[int]:

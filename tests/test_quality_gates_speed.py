@@ -92,7 +92,7 @@ def test_row_filters_made_once_per_validation_give_great_expectations_own_result
     raw = RawFile(name=path.name, data=path.read_bytes())
     frame = with_lineage(read_source(raw, spec), raw, dt.datetime(2025, 6, 1, 12, 0), spec)
     broken = frame.with_columns(
-        pl.when(pl.col("source_row").is_between(5, 40) & pl.col("measure").str.contains("percent"))
+        pl.when(pl.col("source_row").is_between(5, 40) & pl.col("measure").cast(pl.String).str.contains("percent"))
         .then(250.5).otherwise(pl.col("value")).alias("value"),
         pl.when(pl.col("source_row") == 50).then(pl.lit("E99999999"))
         .when((pl.col("source_row") == 70) & (pl.col("geographic_level") == "Local authority")).then(None)

@@ -76,3 +76,37 @@ def test_configurations_built_once_per_validation_give_great_expectations_own_re
     assert {r.check for r in built_once.failures} >= {"percentages_in_range", "new_la_code_in_la_reference", "time_period_not_null"}
     assert built_once.warnings
     assert _words(built_once) == _words(gx_own)
+
+
+def test_row_filters_made_once_per_validation_give_great_expectations_own_results(real_data, monkeypatch):
+    """The gate lets GX filter a frame by each row condition once per validation (gates.py,
+    _memoize_row_filters): far fewer pandas queries, and every finding, count, failing row, sample and
+    sentence the same as with GX's own filtering, on a real file broken in blocking and warning ways in
+    rows the conditions select (percentages, LA rows) and rows they do not."""
+    import pandas as pd
+
+    from pipelines.quality import gates
+
+    path = real_data / "dfe" / "neet-send" / "UD_NEETNK_LA_dashboard_2024_final.csv"
+    spec = SOURCES_BY_TABLE["neet_send"]
+    raw = RawFile(name=path.name, data=path.read_bytes())
+    frame = with_lineage(read_source(raw, spec), raw, dt.datetime(2025, 6, 1, 12, 0), spec)
+    broken = frame.with_columns(
+        pl.when(pl.col("source_row").is_between(5, 40) & pl.col("measure").cast(pl.String).str.contains("percent"))
+        .then(250.5).otherwise(pl.col("value")).alias("value"),
+        pl.when(pl.col("source_row") == 50).then(pl.lit("E99999999"))
+        .when((pl.col("source_row") == 70) & (pl.col("geographic_level") == "Local authority")).then(None)
+        .otherwise(pl.col("new_la_code")).alias("new_la_code"))
+    queries = []
+    query = pd.DataFrame.query
+    monkeypatch.setattr(pd.DataFrame, "query", lambda self, *a, **k: queries.append(a[0]) or query(self, *a, **k))
+    filtered_once = gates.validate_frame(None, spec, broken, path.name, "sha")
+    once = len(queries)
+    monkeypatch.setattr(gates, "_row_filters_once", contextlib.nullcontext)
+    gx_own = gates.validate_frame(None, spec, broken, path.name, "sha")
+    assert {r.check for r in filtered_once.failures} >= {"percentages_in_range", "new_la_code_in_la_reference",
+                                                         "la_rows_have_la_code"}
+    assert any(r.positions for r in filtered_once.failures)
+    assert _words(filtered_once) == _words(gx_own)
+    # each condition once per pass (the failed expectations run again for details); GX's own: once per metric
+    assert 0 < len(set(queries[:once])) <= once <= 2 * len(set(queries[:once])) < (len(queries) - once) / 2

@@ -73,6 +73,37 @@ def test_an_archive_member_larger_than_the_cap_is_refused_without_reading_it(tmp
         list(open_raw_files(path))
 
 
+def test_listed_files_hold_no_bytes_and_a_file_changed_since_listing_is_refused(tmp_path):
+    """Listing the drop-zone hashes each file (a zip's members too) without keeping its bytes; they are read
+    on use, and a file that changed in between is refused, so the hash always is that of the bytes read."""
+    import hashlib
+    import zipfile
+
+    from pipelines.ingest.rawfile import open_raw_files
+
+    archive_path = tmp_path / "education-health-and-care-plans_2025.zip"
+    with zipfile.ZipFile(archive_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data/caseload.csv", "time_period,x\n2024,1\n")
+        archive.writestr("data/newplans.csv", "time_period,y\n2024,2\n")
+    loose = write(tmp_path / "la_lookup.csv", "a,b\n1,2\n")
+    listed = [raw for path in (archive_path, loose) for raw in open_raw_files(path)]
+    assert [r.name for r in listed] == ["education-health-and-care-plans_2025.zip!data/caseload.csv",
+                                        "education-health-and-care-plans_2025.zip!data/newplans.csv", "la_lookup.csv"]
+    assert all(r.data is None for r in listed)
+    assert [r.content for r in listed] == [b"time_period,x\n2024,1\n", b"time_period,y\n2024,2\n", b"a,b\n1,2\n"]
+    assert all(r.sha256 == hashlib.sha256(r.content).hexdigest() for r in listed)
+
+    fresh = [raw for path in (archive_path, loose) for raw in open_raw_files(path)]
+    loose.write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
+    with zipfile.ZipFile(archive_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data/caseload.csv", "time_period,x\n2025,9\n")
+        archive.writestr("data/newplans.csv", "time_period,y\n2024,2\n")
+    for raw in (fresh[0], fresh[2]):
+        with pytest.raises(SourceFormatError, match="changed while the refresh was reading it; run the refresh again"):
+            assert raw.content is None  # never reached: reading it raises
+    assert fresh[1].content == b"time_period,y\n2024,2\n"  # the member that did not change is read as listed
+
+
 def test_a_file_with_more_rows_than_the_cap_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("SEND_MAX_ROWS_PER_FILE", "3")
     path = write(tmp_path / "local_offer_visits_2025-03.csv",

@@ -44,7 +44,7 @@ def read_ees_xlsx(source: RawFile | Path, spec: SourceSpec | None = None, keep_r
 def read_xlsx_text(raw: RawFile, sheet_id: int = 1, header_row: int = 1) -> pl.DataFrame:
     """An all-text frame of one sheet with `source_row` = the sheet's row number."""
     try:
-        frame = pl.read_excel(io.BytesIO(raw.data), sheet_id=sheet_id, has_header=False, infer_schema_length=0,
+        frame = pl.read_excel(io.BytesIO(raw.content), sheet_id=sheet_id, has_header=False, infer_schema_length=0,
                               drop_empty_rows=False)
     except Exception as exc:  # calamine raises its own types for damaged workbooks
         raise SourceFormatError(raw.name, f"could not be read as an Excel workbook ({exc})") from exc

@@ -42,7 +42,7 @@ def read_lait_indicators(source: RawFile | Path, la_reference: pl.DataFrame | No
     text = ("measure_short", "data_item", "years", "la_and_regions", "value_raw", "lait_region")
     if raw.base_name.lower().endswith(".parquet"):
         try:
-            scan = pl.scan_parquet(io.BytesIO(raw.data))
+            scan = pl.scan_parquet(io.BytesIO(raw.content))
             spec.check_header(raw.name, scan.collect_schema().names())
             # streamed a row group at a time, the text straight into categories (641k rows repeat a few
             # hundred measures and LAs): a third of the memory of reading the whole file first
@@ -120,7 +120,7 @@ def _snake(name: str) -> str:
 def read_lait_dictionary(source: RawFile | Path) -> pl.DataFrame:
     """Read LAIT's indicator dictionary (multi-line quoted fields) into raw.lait_data_dictionary."""
     raw = source if isinstance(source, RawFile) else RawFile.from_path(source)
-    frame = pl.read_csv(io.BytesIO(raw.data), infer_schema=False, encoding="utf8-lossy")
+    frame = pl.read_csv(io.BytesIO(raw.content), infer_schema=False, encoding="utf8-lossy")
     SOURCES_BY_TABLE["lait_data_dictionary"].check_header(raw.name, frame.columns)
     renames = {c: _snake(c) for c in frame.columns}
     renames.update({c: "data_owner" for c in frame.columns if c.lower().startswith("data owner")})

@@ -448,7 +448,7 @@ def _read_xlsx(raw: RawFile, layout: LocalLayout) -> pl.DataFrame:
     title or a run date above it); blank rows are kept while reading so row numbers stay true.
     """
     try:
-        sheet = pl.read_excel(io.BytesIO(raw.data), sheet_id=1, has_header=False, infer_schema_length=0,
+        sheet = pl.read_excel(io.BytesIO(raw.content), sheet_id=1, has_header=False, infer_schema_length=0,
                               drop_empty_rows=False, drop_empty_cols=False)
     except Exception as exc:  # calamine raises its own types for damaged workbooks
         raise SourceFormatError(raw.name, f"could not be read as an Excel workbook ({exc})") from exc

@@ -8,9 +8,10 @@ import hashlib
 import io
 import logging
 import os
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
@@ -54,28 +55,75 @@ class OutsideDropZone(type(Path())):  # type: ignore[misc]
 
 @dataclass(frozen=True)
 class RawFile:
-    """One data file: `name` is what messages show (`release.zip!data/caseload.csv` for a member)."""
+    """One data file: `name` is what messages show (`release.zip!data/caseload.csv` for a member).
+
+    Its bytes (`content`) are `data`, or when that is None what `read` returns, read on use: a refresh
+    lists every file of the drop-zone before it loads the first, and holding them all for the whole run
+    (80 MB for the demo drop-zone) cost as much memory as its biggest file's frame. The bytes of the file
+    read last are kept (one file), so a file's hash and its reader share one read."""
 
     name: str
-    data: bytes
+    data: bytes | None = None
     release: str | None = None
+    read: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
 
     @property
     def base_name(self) -> str:
         return PurePosixPath(self.name.split("!")[-1]).name
 
+    @property
+    def content(self) -> bytes:
+        if self.data is not None or self.read is None:
+            return self.data if self.data is not None else b""
+        with _LAST_READ_LOCK:
+            if _LAST_READ[0] is not self:
+                _LAST_READ[:] = [None, None]  # the previous file's bytes go before this one's are read
+                _LAST_READ[:] = [self, self.read()]
+            return _LAST_READ[1]
+
     @cached_property
     def sha256(self) -> str:
-        """The content hash, computed once per file (the skip check, lineage, gate and log all use it)."""
-        return hashlib.sha256(self.data).hexdigest()
+        """The content hash, computed once per file (the skip check, lineage, gate and log all use it): a
+        listed file's when it was listed."""
+        return getattr(self.read, "sha256", None) or hashlib.sha256(self.content).hexdigest()
 
     @classmethod
     def from_path(cls, path: Path) -> RawFile:
-        """A file on disk; its release label is its name without the extension."""
-        name = Path(path).name
+        """A file on disk, hashed now as a stream and read on use; its release label is its name without
+        the extension."""
+        path = Path(path)
+        name = path.name
         release = name[: -len(next(s for s in DATA_SUFFIXES if name.lower().endswith(s)))] if is_data_file(
-            Path(path)) else None
-        return cls(name=name, data=Path(path).read_bytes(), release=release)
+            path) else None
+        listed = _stamp(path)
+        with path.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+
+        def read() -> bytes:
+            if _stamp(path) != listed:
+                raise SourceFormatError(name, "changed while the refresh was reading it; run the refresh again")
+            return path.read_bytes()
+
+        return cls(name=name, release=release, read=_Listed(read, digest))
+
+
+class _Listed:
+    """How to read a listed file again, with the hash it had when listed."""
+
+    def __init__(self, read: Callable[[], bytes], sha256: str) -> None:
+        self.read, self.sha256 = read, sha256
+
+    def __call__(self) -> bytes:
+        return self.read()
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+_LAST_READ: list = [None, None]  # [RawFile, its bytes]: the file read last
+_LAST_READ_LOCK = threading.Lock()
 
 
 def is_data_file(path: Path) -> bool:
@@ -119,32 +167,49 @@ def open_raw_files(path: Path, wanted: Callable[[str], bool] = lambda name: True
             members = [m for m in archive.namelist()
                        if m.lower().endswith((".csv", ".csv.gz")) and wanted(PurePosixPath(m).name)]
             for member in sorted(members):
-                yield RawFile(name=f"{path.name}!{member}", data=_read_member(archive, member, path.name),
-                              release=release)
+                yield _member(path, archive, member, release)
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise SourceFormatError(path.name, f"the zip file is damaged or incomplete ({exc})") from exc
     elif wanted(path.name):
         yield RawFile.from_path(path)
 
 
-def _read_member(archive: zipfile.ZipFile, member: str, zip_name: str) -> bytes:
-    """A member's bytes, never more than max_member_bytes() (the size its header claims is not trusted)."""
+def _member(path: Path, archive: zipfile.ZipFile, member: str, release: str) -> RawFile:
+    """One member of a release zip, hashed (and its size checked) now as a stream, its bytes read on use
+    (the zip's entry for it checked to be the one listed)."""
+    zip_name, info = path.name, archive.getinfo(member)
     cap = max_member_bytes()
     too_big = SourceFormatError(
         f"{zip_name}!{member}", f"expands to more than {cap:,} bytes, the limit for one archive member "
                                 f"({MAX_MEMBER_BYTES_ENV}); it was not read. Check the archive, or raise the limit")
-    if archive.getinfo(member).file_size > cap:
+    if info.file_size > cap:
         raise too_big
-    with archive.open(member) as handle:
-        data = handle.read(cap + 1)
-    if len(data) > cap:
+    digest, size = hashlib.sha256(), 0
+    with archive.open(member) as handle:  # the size its header claims is not trusted
+        while size <= cap and (block := handle.read(1 << 20)):
+            digest.update(block)
+            size += len(block)
+    if size > cap:
         raise too_big
-    return data
+
+    def read() -> bytes:
+        try:
+            with zipfile.ZipFile(path) as again:
+                now = again.getinfo(member)
+                if (now.CRC, now.file_size) != (info.CRC, info.file_size):
+                    raise SourceFormatError(f"{zip_name}!{member}", "changed while the refresh was reading it; run "
+                                                                    "the refresh again")
+                return again.read(member)
+        except (zipfile.BadZipFile, KeyError, EOFError, OSError) as exc:
+            raise SourceFormatError(f"{zip_name}!{member}", f"could not be read again from the zip file ({exc})"
+                                    ) from exc
+
+    return RawFile(name=f"{zip_name}!{member}", release=release, read=_Listed(read, digest.hexdigest()))
 
 
 def decode_text(raw: RawFile) -> str:
     """The file's text: gzip undone, UTF-8 with or without BOM, or cp1252 with a warning."""
-    data = raw.data
+    data = raw.content
     if raw.base_name.lower().endswith(".gz"):
         try:
             data = gzip.decompress(data)

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -359,14 +359,19 @@ class WarmDbt:
             os.close(write_fd)
         self._results = os.fdopen(read_fd, "rb")
 
-    def build(self, warehouse: Path, select: str | None = None, state: Path | None = None) -> RunSummary:
-        """dbt_build(warehouse, select=select, state=state), in the warm process."""
+    def build(self, warehouse: Path, select: str | None = None, state: Path | None = None,
+              meanwhile: Callable[[], object] | None = None) -> RunSummary:
+        """dbt_build(warehouse, select=select, state=state), in the warm process; `meanwhile` (optional)
+        runs here while it builds (a failure of it is left for its own stage to meet)."""
         args = [*(["--select", select] if select else []), *(["--state", str(state)] if state is not None else [])]
         try:
             try:
                 assert self._process is not None and self._process.stdin is not None
                 pickle.dump(("build", args, str(Path(warehouse).expanduser().resolve())), self._process.stdin)
                 self._process.stdin.close()
+                if meanwhile is not None:
+                    with contextlib.suppress(Exception):
+                        meanwhile()
                 kind, value = pickle.load(self._results)
             except (EOFError, OSError, pickle.UnpicklingError, AssertionError):
                 kind, value = "lost", None  # the process died (its lock with it): build here instead

@@ -15,6 +15,20 @@ def dbt_models_exist() -> bool:
     return any((DBT_PROJECT_DIR / "models").rglob("*.sql"))
 
 
+def prepare_outputs() -> None:
+    """What write_outputs needs before it reads anything: its modules (openpyxl, Jinja) and the compiled
+    page templates. The refresh calls it while dbt builds in its own process (RefreshRun.dbt)."""
+    import openpyxl.worksheet.table  # noqa: F401 - the workbooks' writer, imported ahead
+    import openpyxl.writer.excel  # noqa: F401
+
+    import pipelines.quality.report  # noqa: F401
+    import pipelines.reports.marts_export  # noqa: F401
+    import pipelines.reports.workbook  # noqa: F401
+    from pipelines.reports.scorecard import compile_templates
+
+    compile_templates()
+
+
 def write_outputs(published: Path, la: str | None = None) -> list[Path]:
     """The reports the refresh leaves for people: the scorecard of the configured LA (HTML and
     Excel, plus the publication variant) and the data-quality report, also kept in the monthly

@@ -43,7 +43,7 @@ from pipelines.ingest.rawfile import expand_paths
 from pipelines.ingest.releases import mark_superseded
 from pipelines.ingest.sen2.load import expected_la_numbers, load_sen2, sen2_inputs
 from pipelines.ingest.sources import SourceSpec, detect_source
-from pipelines.jobs import dbt_models_exist, write_outputs
+from pipelines.jobs import dbt_models_exist, prepare_outputs, write_outputs
 from pipelines.notify import notify
 from pipelines.publish import discard_build, prepare_build, publish, writer_lock
 from pipelines.refresh_state import RefreshPlan, plan_refresh, record_state
@@ -272,7 +272,9 @@ class RefreshRun:
                 with plan.state_dir() as state:
                     state = state if select else None
                     warm, self._warm_dbt = self._warm_dbt, None
-                    summary = (warm.build(build, select=select, state=state) if warm is not None
+                    # while dbt builds in its own process, this one gets the reports stage ready
+                    meanwhile = prepare_outputs if self.write_reports is write_outputs else None
+                    summary = (warm.build(build, select=select, state=state, meanwhile=meanwhile) if warm is not None
                                else dbt_build(build, select=select, state=state))
             self.dbt_manifest = summary.manifest
             return summary

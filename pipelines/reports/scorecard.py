@@ -556,6 +556,12 @@ def _templates():
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
+def compile_templates() -> None:
+    """Compile the page templates now (the refresh does it while dbt builds in its own process)."""
+    for name in ("scorecard.html.j2", "drilldown.html.j2"):
+        _templates().get_template(name)
+
+
 def render_drilldown(report: ScorecardReport) -> str:
     """The drill-down page (report built with drilldown=True): self-contained HTML like the scorecard."""
     return _templates().get_template("drilldown.html.j2").render(

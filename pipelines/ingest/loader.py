@@ -279,26 +279,23 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
         unseen = unseen_columns(con, spec, frame)
         refused = refusals[0] if refusals else None
         frame = with_lineage(frame, raw, started, spec)
-        from pipelines.quality.gates import ensure_dq_tables, record_gate, start_validation
+        # Quality gate (issue 5): validate before the raw table changes; a failing file is quarantined.
+        from pipelines.quality.gates import validate_before_load
 
-        ensure_dq_tables(con)
+        gate = validate_before_load(con, spec, frame, raw.name, raw.sha256)
+        if not gate.passed:
+            result.status, result.message = "quarantined", gate.message
+            _record(con, result, raw.release, started)
+            result.seconds = (dt.datetime.now() - started).total_seconds()
+            return result
         created = create_table(con, spec, frame)
-        # Quality gate (issue 5): the file is validated (in a worker thread, see start_validation) while it
-        # is written in its transaction, which commits only if it passed; a failing file is quarantined.
-        gate, checked = start_validation(con, spec, frame, raw.name, raw.sha256), None
         con.execute("begin transaction")
         try:
-            try:
-                write_table(con, spec, frame)
-                result.rows = frame.height
-                notes = [refused.sentence(raw.name, refused.count + frame["source_row"].n_unique())] if refused else []
-                if spec.grain:
-                    notes.append(coverage(con, spec, raw.sha256).sentence(raw.release))
-            finally:
-                checked = gate.result()  # joined before anything else: the worker may be reading the table
-            if not checked.passed:
-                raise _GateRefused
-            record_gate(con, checked, frame)
+            write_table(con, spec, frame)
+            result.rows = frame.height
+            notes = [refused.sentence(raw.name, refused.count + frame["source_row"].n_unique())] if refused else []
+            if spec.grain:
+                notes.append(coverage(con, spec, raw.sha256).sentence(raw.release))
             if unseen:
                 shown = ", ".join(f"'{c}'" for c in unseen[:5]) + (f" and {len(unseen) - 5} more" if len(unseen) > 5
                                                                     else "")
@@ -308,20 +305,11 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
             result.message = ("warning: " + "; ".join(notes) + ".") if notes else ""
             _record(con, result, raw.release, started)
             con.execute("commit")
-        except BaseException as exc:
+        except BaseException:
             con.execute("rollback")
             if created:
                 drop_if_empty(con, spec)
-            if checked is None or not isinstance(exc, Exception):
-                raise
-            record_gate(con, checked, frame)  # as when the gate ran before the write: its results are kept
-            if checked.passed:
-                raise
-            # the gate refused the file (whatever its write did): quarantined, nothing of it written
-            result.status, result.message, result.rows = "quarantined", checked.message, 0
-            _record(con, result, raw.release, started)
-            result.seconds = (dt.datetime.now() - started).total_seconds()
-            return result
+            raise
     except SendScorecardError as exc:
         result.status, result.message = "failed", str(exc)
     except duckdb.Error as exc:
@@ -330,10 +318,6 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
         _record(con, result, raw.release, started)
     result.seconds = (dt.datetime.now() - started).total_seconds()
     return result
-
-
-class _GateRefused(Exception):
-    """The quality gate refused the file being written: its transaction is rolled back."""
 
 
 def plan_files(paths: Iterable[Path], only: SourceSpec | None = None,

@@ -158,52 +158,10 @@ def validate_before_load(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame
     The caller writes the file only when `result.passed`.
     """
     result = validate_frame(con, spec, frame, raw_file_name, file_sha256, run_id)
-    record_gate(con, result, frame)
-    return result
-
-
-def record_gate(con: duckdb.DuckDBPyConnection, result: GateResult, frame: pl.DataFrame) -> None:
-    """Record a validation's results (and quarantine, when it failed) and log its outcome in one line."""
     record_result(con, result, frame)
-    log.info("%s: %d checks in %.2f s, %d failed, %d warnings", result.file, len(result.results), result.seconds,
+    log.info("%s: %d checks in %.2f s, %d failed, %d warnings", raw_file_name, len(result.results), result.seconds,
              len(result.failures), len(result.warnings))
-
-
-class PendingGate:
-    """A file's validation running in a worker thread (see start_validation); `result()` waits for it."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.DataFrame, raw_file_name: str,
-                 file_sha256: str) -> None:
-        self._cursor = con.cursor()  # the worker's own connection: it sees only committed data
-        self._outcome: list = []
-        self._thread = threading.Thread(target=self._run, args=(spec, frame, raw_file_name, file_sha256),
-                                        name=f"gate {raw_file_name}", daemon=True)
-        self._thread.start()
-
-    def _run(self, spec: SourceSpec, frame: pl.DataFrame, raw_file_name: str, file_sha256: str) -> None:
-        try:
-            self._outcome.append(validate_frame(self._cursor, spec, frame, raw_file_name, file_sha256))
-        except BaseException as exc:  # validate_frame turns errors into a failed check; this is anything else
-            self._outcome.append(exc)
-
-    def result(self) -> GateResult:
-        self._thread.join()
-        self._cursor.close()
-        if isinstance(self._outcome[0], BaseException):
-            raise self._outcome[0]
-        return self._outcome[0]
-
-
-def start_validation(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.DataFrame, raw_file_name: str,
-                     file_sha256: str) -> PendingGate:
-    """Validate `frame` as validate_frame does, in a worker thread, while the caller writes it in a transaction
-    of `con` (GX is Python and holds the GIL; DuckDB's insert releases it, so on two cores the two overlap).
-
-    The worker reads the warehouse through its own cursor of `con`, so it sees what was committed before the
-    file's transaction began, as a validation before the write does: the same parameters (previous load, LA
-    codes) and so the same findings. It writes nothing; the caller records the result (record_gate) once
-    it knows whether the file's transaction commits."""
-    return PendingGate(con, spec, frame, raw_file_name, file_sha256)
+    return result
 
 
 def _run_suite(con, spec: SourceSpec, frame: pl.DataFrame, file_name: str, sha256: str,

@@ -1,6 +1,6 @@
-"""The quality gate runs in a worker thread while the file is written (loader.load_raw_file, issue 15):
-a file the gate refuses leaves its raw table exactly as it was, release marks included; the gate sees the
-warehouse as it was before the file; a write that fails after the gate passed keeps the gate's results."""
+"""The quality gate and the file's transaction (loader.load_raw_file): a file the gate refuses leaves its raw
+table exactly as it was, release marks included; the gate sees the warehouse as it was before the file; a write
+that fails after the gate passed keeps the gate's results."""
 
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ def test_a_refused_file_leaves_rows_and_release_marks_as_they_were(real_data, co
     marked = con.execute("select count(*) from raw.neet_send where is_superseded").fetchall()[0][0]
     assert marked  # the corrected copy of 2023's release (loaded later) superseded the first copy's figures
 
-    bad = _neet(real_data, 2023, broken=True)  # loaded later still: its write marks the corrected copy's rows
-    result = load_raw_file(con, bad, SPEC)     # superseded in its transaction, which then rolls back
+    bad = _neet(real_data, 2023, broken=True)  # loaded later still: it would mark the corrected copy's rows
+    result = load_raw_file(con, bad, SPEC)     # superseded, were it written
 
     assert result.status == "quarantined" and result.rows == 0
     assert result.message.startswith(f"{bad.name} was quarantined: 1 row has a percentage above 100")
@@ -78,8 +78,7 @@ def test_a_refused_first_file_leaves_no_table(real_data, con):
 
 
 def test_the_gate_compares_with_the_previous_load_not_with_the_file_being_written(real_data, con):
-    """The worker validates while the main thread writes the file and records its load in the same
-    transaction: the row-count check still sees only the loads committed before."""
+    """The row-count check compares with the loads committed before, never with the file itself."""
     full = _neet(real_data, 2023)
     assert load_raw_file(con, full, SPEC).status == "loaded"
     lines = full.data.decode("utf-8").splitlines(keepends=True)
@@ -108,7 +107,7 @@ def test_a_write_that_fails_after_the_gate_passed_keeps_the_gate_results(real_da
     assert con.execute("select status from meta.file_loads where file_sha256 = ?", [good.sha256]).fetchall() == [
         ("failed",)]
 
-    bad = _neet(real_data, 2024, broken=True)  # the gate refuses it and its write fails: quarantined, as before
+    bad = _neet(real_data, 2024, broken=True)  # the gate refuses it: quarantined, never written
     result = load_raw_file(con, bad, SPEC)
     assert result.status == "quarantined" and result.rows == 0
     assert _state(con) == before

@@ -66,6 +66,7 @@ class RawFile:
     data: bytes | None = None
     release: str | None = None
     read: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
+    listed_sha256: str | None = field(default=None, repr=False, compare=False)  # hashed when listed
 
     @property
     def base_name(self) -> str:
@@ -85,7 +86,7 @@ class RawFile:
     def sha256(self) -> str:
         """The content hash, computed once per file (the skip check, lineage, gate and log all use it): a
         listed file's when it was listed."""
-        return getattr(self.read, "sha256", None) or hashlib.sha256(self.content).hexdigest()
+        return self.listed_sha256 or hashlib.sha256(self.content).hexdigest()
 
     @classmethod
     def from_path(cls, path: Path) -> RawFile:
@@ -104,17 +105,7 @@ class RawFile:
                 raise SourceFormatError(name, "changed while the refresh was reading it; run the refresh again")
             return path.read_bytes()
 
-        return cls(name=name, release=release, read=_Listed(read, digest))
-
-
-class _Listed:
-    """How to read a listed file again, with the hash it had when listed."""
-
-    def __init__(self, read: Callable[[], bytes], sha256: str) -> None:
-        self.read, self.sha256 = read, sha256
-
-    def __call__(self) -> bytes:
-        return self.read()
+        return cls(name=name, release=release, read=read, listed_sha256=digest)
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -204,7 +195,8 @@ def _member(path: Path, archive: zipfile.ZipFile, member: str, release: str) -> 
             raise SourceFormatError(f"{zip_name}!{member}", f"could not be read again from the zip file ({exc})"
                                     ) from exc
 
-    return RawFile(name=f"{zip_name}!{member}", release=release, read=_Listed(read, digest.hexdigest()))
+    return RawFile(name=f"{zip_name}!{member}", release=release, read=read,
+                   listed_sha256=digest.hexdigest())
 
 
 def decode_text(raw: RawFile) -> str:

@@ -165,7 +165,7 @@ def to_validation_pandas(frame: pl.DataFrame, suite: dict):
     import pandas as pd
 
     used = used_columns(suite, frame.columns) or set(frame.columns[:1])  # keep the row count
-    data = as_categories(frame.select(c for c in frame.columns if c in used), used)
+    data = text_as_categories(frame.select(c for c in frame.columns if c in used), used)
     # column by column: the whole frame at once goes through one Arrow table that pyarrow turns into
     # pandas at five times the memory (the 1.2M-row caseload file: ~90 MB at the peak, not ~16)
     return pd.DataFrame({c: data.get_column(c).rechunk().to_pandas() for c in data.columns})
@@ -182,12 +182,6 @@ def distinct_frame(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     # lazily, on just these columns: on 1.2M rows a third of the time and a seventh of the memory of an eager group_by
     return (frame.lazy().select(*columns, "dq_position").group_by(columns)
             .agg(pl.len().alias("dq_rows"), pl.col("dq_position").min()).sort("dq_position").collect())
-
-
-def as_categories(frame: pl.DataFrame, columns: set[str]) -> pl.DataFrame:
-    """Text columns among `columns` as categories (faster grouping, and GX works on their codes); the
-    long readers' frames have them so already."""
-    return text_as_categories(frame, columns)
 
 
 def rows_matching(frame: pl.DataFrame, combinations: pl.DataFrame, columns: list[str], limit: int) -> list[int]:

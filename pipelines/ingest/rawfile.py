@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
-import numpy as np
 import polars as pl
 
 from pipelines.errors import SendScorecardError, SourceFormatError
@@ -273,6 +272,8 @@ def _proven_regular(data: bytes, cap: int) -> bool:
     a line end or a quote); an even number of them; a carriage return outside quotes only before a line
     feed; no NUL byte; no record longer than the csv module's field limit. Commas and line feeds
     outside quotes then separate fields and records exactly as the csv module does."""
+    import numpy as np  # here, not at the top: a refresh with nothing changed reads no CSV
+
     b = np.frombuffer(data, dtype=np.uint8)
     size = b.size
     if not size or (b == 0).any():
@@ -291,7 +292,7 @@ def _proven_regular(data: bytes, cap: int) -> bool:
         if not ((after == _COMMA) | (after == _LF) | (after == _CR) | (after == _QUOTE)).all():
             return False
 
-    def outside(positions: np.ndarray) -> np.ndarray:  # those not inside a quoted field
+    def outside(positions):  # those not inside a quoted field
         return positions[(np.searchsorted(quotes, positions) & 1) == 0] if quotes.size else positions
 
     returns = outside(np.flatnonzero(b == _CR))

@@ -177,3 +177,26 @@ def test_metric_ids_are_reused_only_for_equal_contents():
         assert len(gates._MEMO.ids) == len(contents) - 2  # the numpy values go to GX's own
     assert reused == [IDDict(c).to_id() for c in contents + contents]  # outside the block: GX's own
     assert len(set(reused)) == len(contents) - 2  # [1, 2] and (1, 2) have the same JSON, {1: x} and {'1': x} too
+
+
+def test_categorical_columns_reach_pandas_as_polars_converts_them(real_data):
+    """The gate turns a categorical column into pandas through its Arrow array (suites._to_pandas), not
+    polars' Series.to_pandas: the same values, nulls, categories and codes, on every column of a real file
+    made categorical (and sliced, so that a column's dictionary holds values it no longer has)."""
+    import pandas as pd
+
+    from pipelines.ingest.values import text_as_categories
+    from pipelines.quality.suites import _to_pandas
+
+    _, _, broken = _broken_neet_2023(real_data)
+    frame = text_as_categories(broken, set(broken.columns))
+    for part in (frame, frame.slice(100, 50)):
+        for column in part.iter_columns():
+            ours, theirs = _to_pandas(column.rechunk()), column.rechunk().to_pandas()
+            pd.testing.assert_series_equal(ours, theirs, check_exact=True, check_categorical=True)
+            if isinstance(theirs.dtype, pd.CategoricalDtype):
+                assert ours.cat.codes.dtype == theirs.cat.codes.dtype
+                assert ours.cat.categories.dtype == theirs.cat.categories.dtype
+                assert list(ours.cat.categories) == list(theirs.cat.categories)
+    assert sum(c.dtype == pl.Categorical for c in frame.iter_columns()) >= 10
+    assert frame.get_column("new_la_code").null_count() > 0

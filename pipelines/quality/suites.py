@@ -168,7 +168,16 @@ def to_validation_pandas(frame: pl.DataFrame, suite: dict):
     data = text_as_categories(frame.select(c for c in frame.columns if c in used), used)
     # column by column: the whole frame at once goes through one Arrow table that pyarrow turns into
     # pandas at five times the memory (the 1.2M-row caseload file: ~90 MB at the peak, not ~16)
-    return pd.DataFrame({c: data.get_column(c).rechunk().to_pandas() for c in data.columns})
+    return pd.DataFrame({c: _to_pandas(data.get_column(c).rechunk()) for c in data.columns})
+
+
+def _to_pandas(column: pl.Series):
+    """A categorical column through its Arrow dictionary array: the same pandas column as polars'
+    `Series.to_pandas`, which makes a one-column Arrow table first (twice the time on the ~400 small
+    columns of the national files' batches). Other types as polars converts them (dates differ)."""
+    if column.dtype == pl.Categorical:
+        return column.to_arrow().to_pandas().rename(column.name)
+    return column.to_pandas()
 
 
 def to_shape_pandas(frame: pl.DataFrame):

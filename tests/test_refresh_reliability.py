@@ -29,11 +29,12 @@ CLI = [sys.executable, "-m", "pipelines.cli"]
 
 def fingerprint(warehouse: Path) -> dict[str, tuple[int, int]]:
     """Row count and a checksum of the contents (every column of every row, in any order) of every table
-    outside meta (the run log grows by design): equal fingerprints mean exactly the same data."""
+    outside meta (the run log grows by design), and of the raw views (a long raw table stored in parts):
+    equal fingerprints mean exactly the same data."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = con.execute("""select table_schema, table_name from information_schema.tables
-            where table_type = 'BASE TABLE' and table_schema not in ('meta')""").fetchall()
+            where (table_type = 'BASE TABLE' or table_schema = 'raw') and table_schema not in ('meta')""").fetchall()
         return {f"{s}.{t}": tuple(con.execute(
             f'select count(*), coalesce(sum(hash(row_data)), 0) from (select "{t}" as row_data from "{s}"."{t}" as "{t}")'
         ).fetchall()[0]) for s, t in tables}

@@ -32,6 +32,14 @@ from pipelines.ingest.ees import (
 from pipelines.ingest.la_reference import bundled_la_reference, read_la_reference
 from pipelines.ingest.lait import read_lait_dictionary, read_lait_indicators, read_lait_la_list
 from pipelines.ingest.load_log import LoadResult, _record, ensure_meta, table_exists
+from pipelines.ingest.local import (
+    date_from_file_name,
+    read_local_casework,
+    read_local_exclusions,
+    read_local_offer_visits,
+    read_local_post16,
+    read_local_training,
+)
 from pipelines.ingest.long_tables import (
     SPLIT_FAMILIES,
     VALUE_COLUMNS,
@@ -45,14 +53,6 @@ from pipelines.ingest.long_tables import (
     split_existing,
     split_frame,
     values_part,
-)
-from pipelines.ingest.local import (
-    date_from_file_name,
-    read_local_casework,
-    read_local_exclusions,
-    read_local_offer_visits,
-    read_local_post16,
-    read_local_training,
 )
 from pipelines.ingest.neighbours import read_statistical_neighbours
 from pipelines.ingest.rawfile import RawFile, decode_text, expand_paths, open_raw_files
@@ -269,7 +269,7 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
         if split:
             if delete is not None:
                 delete_split(con, spec.table, delete)
-            insert_split(con, spec.table, rows, frame.select("source_row", *VALUE_COLUMNS), dict(zip(lineage, values)))
+            insert_split(con, spec.table, rows, frame.select("source_row", *VALUE_COLUMNS), dict(zip(lineage, values, strict=True)))
         else:
             if delete is not None:
                 con.execute(f"delete from raw.{spec.table} {delete}")

@@ -211,3 +211,88 @@ def test_an_extract_dated_in_the_future_is_refused(tmp_path, key, name, text, pr
     results, _ = _load(tmp_path, raw)
     assert [r.status for r in results] == ["failed"]
     assert problem in results[0].message and "today is" in results[0].message
+
+
+# --- the row check of a CSV: proven by array passes, else the csv module names the row ----------
+
+
+def _csv_module_accepts(text: str, cap: int) -> bool:
+    from pipelines.ingest.rawfile import RawFile, _check_rows
+
+    try:
+        _check_rows(RawFile("x.csv", text.encode("utf-8")), text, cap)
+    except SourceFormatError:
+        return False
+    return True
+
+
+def test_a_file_the_array_check_proves_regular_is_one_the_csv_module_accepts():
+    """The fast check may send a good file to the csv module, never pass a file the csv module refuses
+    (ragged rows, a quote closing mid-field, an unterminated quote, a lone carriage return, NUL, too
+    many rows): random texts from the characters that make CSV hard."""
+    import random
+
+    from pipelines.ingest.rawfile import _proven_regular
+
+    pieces = ["a", "b", ",", '"', "\n", "\r", " ", "\r\n", '""', "\0", ",,", '"a"', "a,b\n", '"x,\ny"']
+    rng = random.Random(20261201)
+    proven = accepted = 0
+    for _ in range(40_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 16)))
+        if not text.strip():
+            continue
+        ok = _csv_module_accepts(text, cap=3)
+        accepted += ok
+        if _proven_regular(text.encode("utf-8"), cap=3):
+            proven += 1
+            assert ok, f"proven regular but the csv module refuses {text!r}"
+    assert proven > 2_000 and accepted > proven  # both verdicts are exercised
+
+
+@pytest.mark.parametrize("text, proven", [
+    ('a,b\n1,"x, y"\n2,"he said ""hi"""\r\n\n3,"two\nlines"\n', True),
+    ("a,b\n1,2\n3\n", False),  # ragged: the csv module names row 3
+    ('a,b\n1,"x"y\n', False),  # a quote closing mid-field
+    ('a,b\n1,x"y"\n', False),  # a quote inside an unquoted field (the csv module keeps it)
+    ('a,b\n1,"x\n', False),  # unterminated
+    ("a,b\n1,2\r3,4\n", False),  # a carriage return that ends no line
+])
+def test_the_array_check_on_known_shapes(text, proven):
+    from pipelines.ingest.rawfile import _proven_regular
+
+    assert _proven_regular(text.encode("utf-8"), cap=10) is proven
+    if proven:
+        assert _csv_module_accepts(text, cap=10)
+
+
+def test_the_row_cap_and_a_ragged_row_still_name_the_row(monkeypatch):
+    from pipelines.ingest.rawfile import MAX_ROWS_ENV, RawFile, read_csv_text
+
+    with pytest.raises(SourceFormatError, match=r"row 3.*has 1 fields but the header has 2; the file looks truncated"):
+        read_csv_text(RawFile("x.csv", b"a,b\n1,2\n3\n4,5\n"))
+    monkeypatch.setenv(MAX_ROWS_ENV, "2")
+    with pytest.raises(SourceFormatError, match="more than 2 rows"):
+        read_csv_text(RawFile("x.csv", b"a,b\n1,2\n3,4\n5,6\n"))
+    assert read_csv_text(RawFile("x.csv", b"a,b\n1,2\n3,4\n"))["a"].to_list() == ["1", "3"]
+
+
+def test_every_real_csv_takes_the_array_check(real_data):
+    """The published files are regular: none needs the row-by-row parse."""
+    import zipfile
+
+    from pipelines.ingest.rawfile import RawFile, _proven_regular, decode_text, max_rows
+
+    checked = []
+    for path in sorted(real_data.rglob("*")):
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                members = [(f"{path.name}!{m}", archive.read(m)) for m in archive.namelist() if m.endswith(".csv")]
+        elif path.name.endswith(".csv"):
+            members = [(path.name, path.read_bytes())]
+        else:
+            continue
+        for name, data in members:
+            text = decode_text(RawFile(name, data))
+            assert _proven_regular(text.encode("utf-8"), max_rows()), name
+            checked.append(name)
+    assert len(checked) >= 20

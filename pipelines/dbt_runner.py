@@ -49,6 +49,9 @@ class NodeResult:
     seconds: float
     message: str = ""
     failures: int | None = None
+    # a failed data test's own words: the `problem` column of its failing rows (not_null_columns,
+    # not_empty), e.g. "period_key is null on 3 row(s)"; empty when the test returns no such column
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -92,10 +95,43 @@ def _describe(result: NodeResult) -> str:
     kind = {"model": "model", "seed": "seed", "test": "test", "unit_test": "unit test"}.get(
         result.resource_type, result.resource_type)
     detail = f"{result.failures} failing row(s)" if result.failures else (result.message or result.status)
+    if result.problems:
+        detail = "; ".join(result.problems[:PROBLEMS_SHOWN])
+        if result.failures and result.failures > PROBLEMS_SHOWN:
+            detail += f" and {result.failures - PROBLEMS_SHOWN} more"
     detail = " ".join(detail.split())
     if len(detail) > 300:
         detail = detail[:297] + "..."
     return f"{kind} {result.name} ({detail})"
+
+
+PROBLEMS_SHOWN = 5
+
+
+def _problems(warehouse: Path, compiled: dict[str, tuple[str, str]]) -> dict[str, list[str]]:
+    """The `problem` sentences of failed data tests' rows, by test id, each after the model the test
+    is on ("dim_la: la_name is null on 2 row(s)"). `compiled` maps a test id to that model and the
+    test's compiled SQL, which is run again here, only after a failure. A test without that column, or
+    one that cannot be read back, keeps dbt's count. The sentences name columns and counts, never a cell."""
+    import duckdb
+
+    found: dict[str, list[str]] = {}
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return found
+    try:
+        for unique_id, (model, sql) in compiled.items():
+            try:
+                cursor = con.execute(f"select * from ({sql}) as failing limit {PROBLEMS_SHOWN}")
+                columns = [d[0] for d in cursor.description]
+                if "problem" in columns:
+                    found[unique_id] = [f"{model}: {row[columns.index('problem')]}" for row in cursor.fetchall()]
+            except duckdb.Error:
+                continue
+    finally:
+        con.close()
+    return found
 
 
 # dbt keeps its parsed project (target/partial_parse.msgpack) only while the profile stays the same,
@@ -229,6 +265,12 @@ def _invoke(command: str, args: list[str], warehouse: Path | None, target: str |
         # read while the target folder is still this invocation's
         manifest = dbt_target_dir() / "manifest.json"
         manifest_text = manifest.read_text() if command in ("build", "parse") and manifest.exists() else None
+        failed_tests = {r.node.unique_id: ((getattr(r.node, "attached_node", None) or "").split(".")[-1] or "the model",
+                                           r.node.compiled_code) for r in getattr(outcome.result, "results", None) or []
+                        if getattr(r, "node", None) is not None and str(r.node.resource_type) == "test"
+                        and str(r.status).lower() in FAILED_STATUSES and getattr(r.node, "compiled_code", None)}
+        problems = (_problems(resolved, failed_tests) if failed_tests and target in (None, "duckdb")
+                    and resolved is not None and resolved.exists() else {})
     seconds = time.monotonic() - started
     results: list[NodeResult] = []
     for result in getattr(outcome.result, "results", None) or []:
@@ -239,6 +281,7 @@ def _invoke(command: str, args: list[str], warehouse: Path | None, target: str |
             unique_id=node.unique_id, name=node.name, resource_type=str(node.resource_type),
             status=str(result.status).lower(), seconds=float(result.execution_time or 0.0),
             message=str(result.message or ""), failures=result.failures,
+            problems=problems.get(node.unique_id, []),
         ))
     summary = RunSummary(command=command, success=bool(outcome.success), seconds=seconds, results=results,
                          manifest=manifest_text)

@@ -130,3 +130,43 @@ def test_every_model_is_described_and_every_mart_column_documented_under_contrac
             for column in node["columns"].values():
                 assert column["description"].strip(), f"{node['name']}.{column['name']}"
                 assert column["data_type"], f"{node['name']}.{column['name']}"
+
+
+def test_a_null_in_one_of_a_models_required_columns_fails_naming_the_model_and_column(demo_build, tmp_path):
+    # the required (not null) columns of a model are one not_null_columns test, not one test each: a
+    # null in one of them still fails the build, and the message names the model, column and rows
+    warehouse = tmp_path / "send.duckdb"
+    warehouse.write_bytes(demo_build[0].read_bytes())
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("update raw.la_reference set la_name = null "
+                    "where new_la_code in (select new_la_code from raw.la_reference order by new_la_code limit 2)")
+    finally:
+        con.close()
+    with pytest.raises(DbtBuildError) as caught:
+        dbt_build(warehouse, select="stg_reference__local_authorities dim_la")
+    message = str(caught.value)
+    assert message.startswith("dbt build failed: test not_null_columns_dim_la_"), message
+    assert "(dim_la: la_name is null on 2 row(s))" in message and "\n" not in message
+    [failed] = caught.value.summary.failed
+    assert failed.problems == ["dim_la: la_name is null on 2 row(s)"]
+
+
+def test_every_not_null_column_check_is_kept_in_one_test_per_model(manifest):
+    # one not_null_columns test per model or seed that lists its required columns; no column keeps a
+    # not_null test of its own (which would run the same check twice)
+    merged: dict[str, list[str]] = {}
+    for node in manifest["nodes"].values():
+        name = (node.get("test_metadata") or {}).get("name")
+        assert name != "not_null", node["unique_id"]
+        if name == "not_null_columns":
+            model = node["attached_node"].split(".")[-1]
+            assert model not in merged, f"{model} has two not_null_columns tests"
+            merged[model] = node["test_metadata"]["kwargs"]["columns"]
+    assert merged["dim_la"] == ["la_code", "current_la_code", "la_name"]
+    assert {"geo_level", "geo_code", "kpi_id", "period_key", "value_status"} <= set(merged["fct_kpi_values"])
+    assert sum(len(columns) for columns in merged.values()) >= 103  # as many columns as the per-column tests had
+    for model, columns in merged.items():
+        node = next(n for n in [*manifest["nodes"].values()] if n["name"] == model and n["resource_type"] in
+                    ("model", "seed"))
+        assert set(columns) <= set(node["columns"]), f"{model}: {set(columns) - set(node['columns'])}"

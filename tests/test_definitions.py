@@ -107,3 +107,19 @@ def test_sensor_state_is_what_the_published_warehouse_has_seen(tmp_path, monkeyp
     assert "raw/lait_indicators" not in keys
     again, _ = tick(cursor)  # the run has not published yet: the same request (Dagster drops it by run key)
     assert isinstance(again, dg.RunRequest) and again.run_key == changed.run_key
+
+
+def test_dbt_data_tests_are_asset_checks_of_their_model_in_plain_words():
+    # dagster-dbt makes each dbt test an asset check of its model: a model's required columns are one
+    # check that names every column; the other tests stay one check each
+    graph = defs.get_repository_def().asset_graph
+    checks: dict[str, dict[str, str]] = {}
+    for key in graph.asset_check_keys:
+        spec = graph.get_check_spec(key)
+        checks.setdefault(key.asset_key.to_user_string(), {})[key.name] = spec.description
+    dim_la = checks["marts/dim_la"]
+    [required] = [d for name, d in dim_la.items() if name.startswith("not_null_columns_")]
+    assert required == "Every row of dim_la fills in la_code, current_la_code, la_name"
+    assert any(name.startswith("unique_dim_la_la_code") for name in dim_la)
+    assert any(name.startswith("relationships_dim_la_current_la_code") for name in dim_la)
+    assert any(name.startswith("not_null_columns_") for name in checks["marts/fct_kpi_values"])

@@ -55,6 +55,7 @@ def test_description(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> st
     to = str(kwargs.get("to", "")).replace("ref('", "").replace("')", "")
     templates = {
         "not_null": f"{named} is filled in on every row of {model}",
+        "not_null_columns": f"Every row of {model} fills in {_listed(kwargs.get('columns', []))}",
         "unique": f"No two rows of {model} share a {named}",
         "accepted_values": f"{named} in {model} is one of: {_listed(kwargs.get('values', []))}",
         "relationships": f"Every {named} in {model} is a {kwargs.get('field')} of {to}",

@@ -9,7 +9,8 @@ its unpublished build copy. Its stages are separate methods so that a door can c
     prepare  copy the published warehouse to the run's build file (made on first use)
     ingest   load the drop-zone's files (unchanged files are skipped by hash; a refused file is
              quarantined and its source keeps its last good data: the rest is still published)
-    dbt      build the models and run every test on the build file
+    dbt      build the models and run their data tests on the build file (the unit tests too when the
+             code they check changed since they last passed here: dbt_runner.UnitTestRecord)
     publish  compare KPI values and RAG ratings with the published file, record the run in
              meta.refresh_runs, swap the build file in (atomic rename)
     reports  the scorecard of the configured LA and the data-quality report, from the published file

@@ -54,6 +54,19 @@ def _words(result) -> list[dict]:
     return [{k: v for k, v in vars(o).items()} for o in result.results]
 
 
+def _broken_neet_2023(real_data: Path):
+    """NEET 2023 with percentages of 250.5 (rows 5-40), an unknown LA code (row 50), no period (row 60)."""
+    path = real_data / "dfe" / "neet-send" / "UD_NEETNK_LA_dashboard_2023_final.csv"
+    spec = SOURCES_BY_TABLE["neet_send"]
+    raw = RawFile(name=path.name, data=path.read_bytes())
+    frame = with_lineage(read_source(raw, spec), raw, dt.datetime(2025, 6, 1, 12, 0), spec)
+    return spec, path, frame.with_columns(
+        pl.when(pl.col("source_row").is_between(5, 40)).then(250.5).otherwise(pl.col("value")).alias("value"),
+        pl.when(pl.col("source_row") == 50).then(pl.lit("E99999999")).otherwise(pl.col("new_la_code"))
+        .alias("new_la_code"),
+        pl.when(pl.col("source_row") == 60).then(None).otherwise(pl.col("time_period")).alias("time_period"))
+
+
 def test_configurations_built_once_per_validation_give_great_expectations_own_results(real_data, monkeypatch):
     """The gate lets GX build each expectation's configuration once per validation (gates.py,
     _memoize_configurations); every finding, count, sample and sentence is the same as with GX's own
@@ -61,15 +74,7 @@ def test_configurations_built_once_per_validation_give_great_expectations_own_re
     full list of LA codes)."""
     from pipelines.quality import gates
 
-    path = real_data / "dfe" / "neet-send" / "UD_NEETNK_LA_dashboard_2023_final.csv"
-    spec = SOURCES_BY_TABLE["neet_send"]
-    raw = RawFile(name=path.name, data=path.read_bytes())
-    frame = with_lineage(read_source(raw, spec), raw, dt.datetime(2025, 6, 1, 12, 0), spec)
-    broken = frame.with_columns(
-        pl.when(pl.col("source_row").is_between(5, 40)).then(250.5).otherwise(pl.col("value")).alias("value"),
-        pl.when(pl.col("source_row") == 50).then(pl.lit("E99999999")).otherwise(pl.col("new_la_code"))
-        .alias("new_la_code"),
-        pl.when(pl.col("source_row") == 60).then(None).otherwise(pl.col("time_period")).alias("time_period"))
+    spec, path, broken = _broken_neet_2023(real_data)
     built_once = gates.validate_frame(None, spec, broken, path.name, "sha")
     monkeypatch.setattr(gates, "_configurations_built_once", contextlib.nullcontext)
     gx_own = gates.validate_frame(None, spec, broken, path.name, "sha")
@@ -110,3 +115,65 @@ def test_row_filters_made_once_per_validation_give_great_expectations_own_result
     assert _words(filtered_once) == _words(gx_own)
     # each condition once per pass (the failed expectations run again for details); GX's own: once per metric
     assert 0 < len(set(queries[:once])) <= once <= 2 * len(set(queries[:once])) < (len(queries) - once) / 2
+
+
+def test_expectations_and_metric_ids_made_once_per_validation_give_great_expectations_own_results(real_data,
+                                                                                                   monkeypatch):
+    """The gate lets GX make each expectation for `get_metric_kwargs` once per configuration and each metric
+    id once per content (gates.py, _memoize_domain_objects, _memoize_metric_ids), and leaves out GX's batch
+    fingerprint (_no_fingerprints): far fewer expectation models and JSON conversions, and every finding,
+    count, failing row, sample and sentence the same as with GX's own machinery, on a real file broken in
+    blocking and warning ways, checked row by row and on distinct frames."""
+    from great_expectations.core import id_dict
+    from great_expectations.execution_engine import pandas_execution_engine
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    from pipelines.quality import gates
+
+    spec, path, broken = _broken_neet_2023(real_data)
+    gates._batch_definition()  # GX patched as the gate patches it
+    made, converted = [], []
+    impl = ExpectationConfiguration._get_expectation_impl
+    monkeypatch.setattr(ExpectationConfiguration, "_get_expectation_impl", lambda self: made.append(1) or impl(self))
+    convert = id_dict.convert_to_json_serializable
+    monkeypatch.setattr(id_dict, "convert_to_json_serializable", lambda data: converted.append(1) or convert(data))
+    for rows_checked_by_row in (True, False):
+        monkeypatch.setattr(gates, "DISTINCT_MIN_ROWS", 10**9 if rows_checked_by_row else 1000)
+        made.clear(), converted.clear()
+        once = gates.validate_frame(None, spec, broken, path.name, "sha")
+        counts = len(made), len(converted)
+        with monkeypatch.context() as own:
+            own.setattr(gates, "_domain_objects_once", contextlib.nullcontext)
+            own.setattr(gates, "_metric_ids_once", contextlib.nullcontext)
+            own.setattr(pandas_execution_engine, "HASH_THRESHOLD", 1e9)
+            made.clear(), converted.clear()
+            gx_own = gates.validate_frame(None, spec, broken, path.name, "sha")
+        assert {r.check for r in once.failures} >= {"percentages_in_range", "new_la_code_in_la_reference",
+                                                    "time_period_not_null"}
+        assert once.warnings and any(r.positions for r in once.failures)
+        assert _words(once) == _words(gx_own)
+        assert counts[0] < 0.8 * len(made) and counts[1] < 0.2 * len(converted)
+
+
+def test_metric_ids_are_reused_only_for_equal_contents():
+    """A metric id is reused only for kwargs of the same types and values (gates._plain_key): GX's own id for
+    every content, also where JSON tells apart what Python finds equal (0.0 and -0.0, 1 and True)."""
+    import numpy as np
+    from great_expectations.core.id_dict import IDDict
+
+    from pipelines.quality import gates
+
+    gates._batch_definition()
+    contents = [{"a": 0.0, "b": 1}, {"a": -0.0, "b": 1}, {"a": 1, "b": 1}, {"a": True, "b": 1}, {"a": 1.0, "b": 1},
+                {"a": [1, 2], "b": None}, {"a": (1, 2), "b": None}, {"a": [True, 2], "b": None},
+                {"a": float("nan"), "b": "x"}, {"a": {1: "x"}, "b": 1}, {"a": {"1": "x"}, "b": 1},
+                {"column": "value", "row_condition": {"pass_through_filter": 'dq_measure_kind=="count"'},
+                 "condition_parser": "pandas", "batch_id": "b"},
+                {"value_set": ["E08000007", "E08000003"], "mostly": 1}, {"value_set": ["E08000003", "E08000007"],
+                                                                         "mostly": 1},
+                {"a": np.int64(3), "b": 1}, {"a": np.float64(0.5), "b": 1}]
+    with gates._metric_ids_once():
+        reused = [IDDict(c).to_id() for c in contents + contents]
+        assert len(gates._MEMO.ids) == len(contents) - 2  # the numpy values go to GX's own
+    assert reused == [IDDict(c).to_id() for c in contents + contents]  # outside the block: GX's own
+    assert len(set(reused)) == len(contents) - 2  # [1, 2] and (1, 2) have the same JSON, {1: x} and {'1': x} too

@@ -288,11 +288,35 @@ def _batch_definition():
                            .add_batch_definition_whole_dataframe("whole_frame"))
             _memoize_configurations()
             _memoize_row_filters()
+            _memoize_domain_objects()
+            _memoize_metric_ids()
+            _no_fingerprints()
         return _DEFINITION
 
 
+def _no_fingerprints() -> None:
+    """GX's pandas engine hashes every row of every batch into a `pandas_data_fingerprint` batch marker,
+    unless the frame holds a gigabyte or more (`HASH_THRESHOLD`); the gate reads no marker, and the hash of
+    the caseload file's 1.2M rows is most of the time GX takes to load it. The frames the gate validates
+    are made from the file whose sha256 every result records, so GX is told to leave the marker out."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    pandas_execution_engine.HASH_THRESHOLD = 0
+
+
 _MEMO = threading.local()  # while this thread validates: .cache {id(expectation): (expectation, configuration)},
-# .filters {(id(frame), condition, parser): (frame, filtered frame)}
+# .filters {(id(frame), condition, parser): (frame, filtered frame)}, .domain {id(configuration): (configuration,
+# its fields, expectation)} (.reading: inside get_metric_kwargs), .ids {(id keys, content): id}
+
+
+@contextlib.contextmanager
+def _memo_block(name: str):
+    """While the block runs, this thread's memo `name` (an attribute of _MEMO) is on, and empty."""
+    setattr(_MEMO, name, {})
+    try:
+        yield
+    finally:
+        setattr(_MEMO, name, None)
 
 
 def _memoize_configurations() -> None:
@@ -324,13 +348,8 @@ def _memoize_configurations() -> None:
     Expectation.configuration = property(configuration)
 
 
-@contextlib.contextmanager
 def _configurations_built_once():
-    _MEMO.cache = {}
-    try:
-        yield
-    finally:
-        _MEMO.cache = None
+    return _memo_block("cache")
 
 
 def _memoize_row_filters() -> None:
@@ -365,6 +384,119 @@ def _memoize_row_filters() -> None:
     PandasExecutionEngine._apply_row_condition_filter = apply_row_condition_filter
 
 
+def _memoize_domain_objects() -> None:
+    """Let GX's `get_metric_kwargs` turn each expectation configuration into an expectation once per
+    validation instead of once per metric.
+
+    `get_metric_kwargs` calls `configuration.to_domain_obj()` (a pydantic model validated from the
+    configuration's fields, value sets of 400 LA codes included) only to read the expectation's runtime
+    kwargs, three to six times for the same configuration per dependency pass: 2,790 models over the
+    files of ../shared/data. Within `_domain_objects_once` (this thread only), while `get_metric_kwargs`
+    runs, the expectation first made from a configuration object is reused for as long as that object's
+    fields are equal to those it was made from; it is only read there. Every other caller of
+    `to_domain_obj`, and every call outside the block, gets a new expectation as from GX."""
+    from great_expectations.expectations import expectation as expectation_module
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    made = ExpectationConfiguration.to_domain_obj
+    if getattr(made, "memoized", False):
+        return
+    read_kwargs = expectation_module.get_metric_kwargs
+
+    def to_domain_obj(self):
+        cache = getattr(_MEMO, "domain", None)
+        if cache is None or not getattr(_MEMO, "reading", False):
+            return made(self)
+        fields = _configuration_fields(self)
+        hit = cache.get(id(self))
+        if hit is None or hit[0] is not self or hit[1] != fields:
+            hit = cache[id(self)] = (self, fields, made(self))
+        return hit[2]
+
+    def get_metric_kwargs(*args, **kwargs):
+        reading, _MEMO.reading = getattr(_MEMO, "reading", False), True
+        try:
+            return read_kwargs(*args, **kwargs)
+        finally:
+            _MEMO.reading = reading
+
+    to_domain_obj.memoized = True
+    to_domain_obj.__doc__ = made.__doc__
+    ExpectationConfiguration.to_domain_obj = to_domain_obj
+    get_metric_kwargs.__doc__ = read_kwargs.__doc__
+    expectation_module.get_metric_kwargs = get_metric_kwargs
+
+
+def _configuration_fields(configuration) -> tuple:
+    """What `to_domain_obj` makes an expectation from (the dicts copied, so a later change shows)."""
+    return (configuration.type, configuration.id, dict(configuration.kwargs or {}), dict(configuration.meta or {}),
+            configuration.notes, configuration.rendered_content, configuration.severity, configuration.description)
+
+
+def _domain_objects_once():
+    return _memo_block("domain")
+
+
+def _memoize_metric_ids() -> None:
+    """Let GX compute each metric id (an md5 of the JSON of the metric's kwargs) once per validation
+    for each content instead of for every metric configuration it makes.
+
+    `IDDict.to_id` converts the kwargs to JSON-able values (walking value sets of 400 LA codes element by
+    element), dumps and hashes them, 19,000 times over the files of ../shared/data for a few hundred
+    distinct contents. Within `_metric_ids_once` (this thread only), an id is reused for kwargs of equal
+    content, compared by type and value down to every element (floats by their repr, so 0.0 and -0.0 or
+    1 and True never share an id); kwargs holding anything but str, int, float, bool, None, lists, tuples
+    and dicts, and every call outside the block, go to GX's own method."""
+    from great_expectations.core.id_dict import IDDict
+
+    to_id = IDDict.to_id
+    if getattr(to_id, "memoized", False):
+        return
+
+    def memoized_to_id(self, id_keys=None, id_ignore_keys=None):
+        ids = getattr(_MEMO, "ids", None)
+        if ids is None:
+            return to_id(self, id_keys, id_ignore_keys)
+        try:
+            key = (type(self), _plain_key(list(self.keys() if id_keys is None else id_keys)),
+                   _plain_key(list(self._id_ignore_keys if id_ignore_keys is None else id_ignore_keys)),
+                   _plain_key(dict(self)))
+        except _NotPlain:
+            return to_id(self, id_keys, id_ignore_keys)
+        hit = ids.get(key)
+        if hit is None:
+            hit = ids[key] = to_id(self, id_keys, id_ignore_keys)
+        return hit
+
+    memoized_to_id.memoized = True
+    memoized_to_id.__doc__ = to_id.__doc__
+    IDDict.to_id = memoized_to_id
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain_key(value):
+    """`value` as a hashable key equal only for values of the same types and contents."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return kind, value
+    if kind is float:
+        return kind, repr(value)
+    if kind is list or kind is tuple or kind is set or kind is frozenset:
+        if all(type(v) is str for v in value):
+            return kind, "str", tuple(value)
+        return kind, tuple(_plain_key(v) for v in value)
+    if kind is dict:
+        return kind, tuple((_plain_key(k), _plain_key(v)) for k, v in value.items())
+    raise _NotPlain(kind)
+
+
+def _metric_ids_once():
+    return _memo_block("ids")
+
+
 def _condition_key(row_condition) -> str | None:
     """A row condition as text (GX passes ours as the dict of a pass-through condition), None if it has none."""
     if isinstance(row_condition, str):
@@ -377,13 +509,8 @@ def _condition_key(row_condition) -> str | None:
     return None
 
 
-@contextlib.contextmanager
 def _row_filters_once():
-    _MEMO.filters = {}
-    try:
-        yield
-    finally:
-        _MEMO.filters = None
+    return _memo_block("filters")
 
 
 def _context_config():
@@ -418,7 +545,7 @@ def _gx_validate(batch: _Batch, suite_name: str, parameters: dict) -> list:
     def run(selected: list[dict], result_format) -> list:
         validator.result_format = result_format
         suite = gx.ExpectationSuite(name=f"{suite_name}:{batch.name}", expectations=selected)
-        with _configurations_built_once(), _row_filters_once():
+        with _configurations_built_once(), _row_filters_once(), _domain_objects_once(), _metric_ids_once():
             return list(validator.validate_expectation_suite(suite, expectation_parameters=parameters).results)
 
     detailed_format = ({"result_format": "COMPLETE"} if batch.distinct is not None

@@ -146,6 +146,8 @@ def refresh_with_progress(started_by: str = "cli"):
         on_stage=lambda stage: console.print(f"[bold]{stage}[/] ..."), on_wait=lambda line: console.print(line),
     )
     console.print(Text(summary.sentence()), highlight=False)
+    if summary.dbt:
+        console.print(Text(summary.dbt + "."), highlight=False)
     for name in summary.quarantined:
         console.print(Text.assemble(("Refused: ", "yellow"), summary.refusals.get(name) or name), highlight=False)
     for path in summary.reports:

@@ -63,6 +63,7 @@ class RunSummary:
     seconds: float
     results: list[NodeResult] = field(default_factory=list)
     manifest: str | None = field(default=None, repr=False)  # the manifest.json this invocation wrote
+    unit_tests_skipped: int = 0  # unit tests left out as unchanged since they passed (see UnitTestRecord)
 
     @property
     def failed(self) -> list[NodeResult]:
@@ -84,6 +85,8 @@ class RunSummary:
         parts = [f"{self.count(kind)} {label}" for kind, label in
                  (("model", "models"), ("seed", "seeds"), ("test", "data tests"), ("unit_test", "unit tests"))
                  if self.count(kind)]
+        if self.unit_tests_skipped:
+            parts.append(f"{self.unit_tests_skipped} unit tests skipped as unchanged since they passed")
         text = f"dbt {self.command} {'passed' if self.success else 'failed'}: {', '.join(parts) or 'nothing to do'}"
         text += f" in {self.seconds:.0f} s"
         if self.warned:
@@ -301,7 +304,7 @@ def _invoke(command: str, args: list[str], warehouse: Path | None, target: str |
 
 def dbt_build(warehouse: Path | None, select: str | None = None, vars: dict | None = None,  # noqa: A002 - dbt's word
               full_refresh: bool = False, target: str | None = None, exclude: str | None = None,
-              state: Path | None = None) -> RunSummary:
+              state: Path | None = None, unit_tests: bool = True) -> RunSummary:
     """Build the dbt project against the warehouse file: seeds, models, data tests and unit tests.
 
     `select` is a dbt selection (e.g. "marts" or "+fct_scorecard"); `vars` are dbt vars such as
@@ -309,7 +312,8 @@ def dbt_build(warehouse: Path | None, select: str | None = None, vars: dict | No
     (default duckdb; "spark" builds on Spark, where `warehouse` is not used: see pipelines/spark.py).
     `state` is a folder with the manifest.json to compare with for `state:` selectors (dbt sees every
     warehouse at one path, so builds into different files reuse dbt's parse and compare equal under
-    `state:`).
+    `state:`). `unit_tests=False` leaves the unit tests out (the refresh, when they are unchanged since
+    they passed: UnitTestRecord).
     Returns what ran; raises DbtBuildError (a SendScorecardError) naming the models and tests that failed.
     """
     args: list[str] = []
@@ -323,7 +327,16 @@ def dbt_build(warehouse: Path | None, select: str | None = None, vars: dict | No
         args.append("--full-refresh")
     if state is not None:
         args += ["--state", str(state)]
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     return _invoke("build", args, Path(warehouse) if warehouse else None, target)
+
+
+def dbt_unit_tests(warehouse: Path, names: list[str]) -> RunSummary:
+    """dbt test of the named unit tests alone (`dbt build` runs a unit test only with its model), on
+    the relations already in the warehouse; raises DbtBuildError naming any that failed."""
+    return _invoke("test", ["--select", " ".join(f"unit_test:{name}" for name in sorted(set(names)))],
+                   Path(warehouse))
 
 
 def dbt_run_operation(macro: str, args: dict, target: str | None = None) -> RunSummary:
@@ -342,6 +355,74 @@ def dbt_parse(warehouse: Path | None = None) -> Path:
     if not manifest.exists():
         raise DbtBuildError(f"dbt parse did not write {manifest}.")
     return manifest
+
+
+# --- unit tests: code checks, run when the code they check changed --------------------------------------
+# A unit test checks a model's SQL on fixed input rows: its outcome depends on the project (the model,
+# its macros, the fixtures), dbt and DuckDB, and the column types of the relations it mocks (which come
+# from the raw tables' types through the project's SQL), never on the data. dbt's docs recommend running
+# them in development and CI, not in every production build (docs.getdbt.com/docs/build/unit-tests,
+# "When to run unit tests"). The refresh therefore runs them all when any of that changed since they
+# last all passed on this install, and otherwise leaves them out and says so. Tests and `make test`
+# build with dbt_build, which runs every unit test.
+
+
+class UnitTestRecord:
+    """`<dbt target folder>/unit_tests_passed.json`: the keys (digests of what a unit test's outcome
+    depends on, made by the caller) with which every unit test of the project passed here, the latest
+    KEPT of them (an install that refreshes both with and without local extracts has two)."""
+
+    FILE = "unit_tests_passed.json"
+    KEPT = 8
+
+    def __init__(self, key: str):
+        self.key = key
+        self.path = dbt_target_dir() / self.FILE
+
+    def _passes(self) -> list[dict]:
+        try:
+            recorded = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return []
+        passes = recorded.get("passes") if isinstance(recorded, dict) else None
+        return [p for p in passes if isinstance(p, dict)] if isinstance(passes, list) else []
+
+    def passed_at(self) -> str | None:
+        """When every unit test last passed with this key (UTC, ISO), or None (then they must run)."""
+        return next((p.get("passed_at") for p in self._passes() if p.get("key") == self.key), None)
+
+    @staticmethod
+    def not_run(summary: RunSummary) -> list[str]:
+        """The names of the project's unit tests that did not run in `summary` (a selective build runs
+        only those of the models it builds)."""
+        try:
+            every = json.loads(summary.manifest or "{}").get("unit_tests", {})
+        except ValueError:
+            return []
+        ran = {r.unique_id for r in summary.results if r.resource_type == "unit_test"}
+        return sorted(test["name"] for unique_id, test in every.items() if unique_id not in ran)
+
+    def update(self, summary: RunSummary) -> bool:
+        """Record the key when every unit test of the project ran in `summary` and passed (True); a
+        failed or partial run records nothing and forgets the key."""
+        try:
+            every = set(json.loads(summary.manifest or "{}").get("unit_tests", {}))
+        except ValueError:
+            every = set()
+        passed = {r.unique_id for r in summary.results if r.resource_type == "unit_test" and r.status == "pass"}
+        passes = [p for p in self._passes() if p.get("key") != self.key]
+        recorded = bool(summary.success and every and every <= passed)
+        if recorded:
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            passes.insert(0, {"key": self.key, "passed_at": when, "unit_tests": len(every)})
+        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        try:  # a record that cannot be written only means the unit tests run next time
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps({"passes": passes[:self.KEPT]}, indent=1))
+            os.replace(temporary, self.path)
+        except OSError:
+            temporary.unlink(missing_ok=True)
+        return recorded
 
 
 # --- dbt started ahead: its start-up beside the ingest ---------------------------------------------------
@@ -403,10 +484,11 @@ class WarmDbt:
         self._results = os.fdopen(read_fd, "rb")
 
     def build(self, warehouse: Path, select: str | None = None, state: Path | None = None,
-              meanwhile: Callable[[], object] | None = None) -> RunSummary:
-        """dbt_build(warehouse, select=select, state=state), in the warm process; `meanwhile` (optional)
-        runs here while it builds (a failure of it is left for its own stage to meet)."""
-        args = [*(["--select", select] if select else []), *(["--state", str(state)] if state is not None else [])]
+              meanwhile: Callable[[], object] | None = None, unit_tests: bool = True) -> RunSummary:
+        """dbt_build(warehouse, select=select, state=state, unit_tests=unit_tests), in the warm process;
+        `meanwhile` (optional) runs here while it builds (a failure of it is left for its own stage to meet)."""
+        args = [*(["--select", select] if select else []), *(["--state", str(state)] if state is not None else []),
+                *([] if unit_tests else ["--exclude-resource-type", "unit_test"])]
         try:
             try:
                 assert self._process is not None and self._process.stdin is not None
@@ -424,7 +506,7 @@ class WarmDbt:
             raise value
         if kind == "ok":
             return value
-        return dbt_build(warehouse, select=select, state=state)
+        return dbt_build(warehouse, select=select, state=state, unit_tests=unit_tests)
 
     def close(self) -> None:
         """End the process (if it is still waiting, end of input tells it to stop)."""

@@ -9,7 +9,8 @@ its unpublished build copy. Its stages are separate methods so that a door can c
     prepare  copy the published warehouse to the run's build file (made on first use)
     ingest   load the drop-zone's files (unchanged files are skipped by hash; a refused file is
              quarantined and its source keeps its last good data: the rest is still published)
-    dbt      build the models and run every test on the build file
+    dbt      build the models and run their data tests on the build file (the unit tests too when the
+             code they check changed since they last passed here: dbt_runner.UnitTestRecord)
     publish  compare KPI values and RAG ratings with the published file, record the run in
              meta.refresh_runs, swap the build file in (atomic rename)
     reports  the scorecard of the configured LA and the data-quality report, from the published file
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import time
@@ -78,6 +80,7 @@ class RefreshSummary:
     reports: list[str] = field(default_factory=list)
     kpis_changed: int = 0
     rag_changes: list[str] = field(default_factory=list)
+    dbt: str = ""  # what the dbt build ran, in one sentence (with the unit tests skipped as unchanged)
 
     def sentence(self) -> str:
         sources = (f"{len(self.loaded)} file(s) loaded, {len(self.skipped)} unchanged, "
@@ -257,7 +260,7 @@ class RefreshRun:
     def dbt(self, runner: Callable[[Path], object] | None = None) -> object:
         """dbt build (seeds, models and every test) on the build file; raises if anything fails. With
         a plan, only what depends on the changed sources and definitions (state-based selection)."""
-        from pipelines.dbt_runner import dbt_build
+        from pipelines.dbt_runner import UnitTestRecord, dbt_build, dbt_unit_tests
 
         with self.stage("dbt"):
             if not dbt_models_exist():
@@ -269,14 +272,28 @@ class RefreshRun:
             else:
                 plan, build = self.plan, self.build
                 select = plan.dbt_selection(r.source for r in self.results if r.status == "loaded" and r.source)
+                # the unit tests run, all of them, when what they check changed since they all passed here
+                record = UnitTestRecord(_unit_test_key(plan, build))
+                unit_tests = record.passed_at() is None
                 with plan.state_dir() as state:
                     state = state if select else None
                     warm, self._warm_dbt = self._warm_dbt, None
                     # while dbt builds in its own process, this one gets the reports stage ready
                     meanwhile = prepare_outputs if self.write_reports is write_outputs else None
-                    summary = (warm.build(build, select=select, state=state, meanwhile=meanwhile) if warm is not None
-                               else dbt_build(build, select=select, state=state))
+                    summary = (warm.build(build, select=select, state=state, meanwhile=meanwhile, unit_tests=unit_tests)
+                               if warm is not None else dbt_build(build, select=select, state=state,
+                                                                  unit_tests=unit_tests))
+                if unit_tests:
+                    rest = UnitTestRecord.not_run(summary)  # those of models this build did not select
+                    if rest:
+                        tested = dbt_unit_tests(build, rest)
+                        summary.results += tested.results
+                        summary.seconds += tested.seconds
+                    record.update(summary)
+                else:
+                    summary.unit_tests_skipped = len(json.loads(summary.manifest or "{}").get("unit_tests", {}))
             self.dbt_manifest = summary.manifest
+            self.summary.dbt = summary.sentence()
             return summary
 
     def publish(self) -> Path | None:
@@ -447,6 +464,23 @@ def _compare_with_published(build: Path, published: Path, summary: RefreshSummar
         con.execute("detach previous")
     finally:
         con.close()
+
+
+def _unit_test_key(plan: RefreshPlan, build: Path) -> str:
+    """What dbt's unit tests' outcome depends on (dbt_runner.UnitTestRecord): the dbt project, the
+    pipeline code, the settings and engine versions (the plan's fingerprint), and which tables the
+    project reads (raw.*, meta.file_loads) exist with which column types: through the project's SQL
+    they type every relation a unit test mocks. Never the rows."""
+    con = connect_warehouse(build, read_only=True)
+    try:
+        columns = con.execute("""select table_schema, table_name, column_name, data_type
+            from information_schema.columns
+            where table_schema = 'raw' or (table_schema = 'meta' and table_name = 'file_loads')
+            order by table_schema, table_name, ordinal_position""").fetchall()
+    finally:
+        con.close()
+    found = plan.fingerprint
+    return hashlib.sha256(json.dumps([found.dbt, found.code, found.settings, columns]).encode()).hexdigest()
 
 
 def _record_in_warehouse(build: Path, summary: RefreshSummary, plan: RefreshPlan | None = None,

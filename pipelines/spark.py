@@ -59,7 +59,8 @@ def _quote(name: str) -> str:
 
 
 def export_raw_parquet(warehouse: Path, out_dir: Path) -> list[str]:
-    """Write every table of the warehouse's raw and meta schemas to <out_dir>/<schema>/<table>/data.parquet.
+    """Write every table of the warehouse's raw and meta schemas to <out_dir>/<schema>/<table>/data.parquet
+    (a long raw table stored in parts is its view, raw.<table>: the parts' schema is not exported).
 
     Returns the tables written as "schema.table". Folders of tables no longer in the warehouse are
     removed, so the folder is always exactly the warehouse's raw data.
@@ -71,7 +72,8 @@ def export_raw_parquet(warehouse: Path, out_dir: Path) -> list[str]:
     try:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            f"where table_schema in ({', '.join('?' for _ in EXPORTED_SCHEMAS)}) and table_type = 'BASE TABLE' "
+            f"where table_schema in ({', '.join('?' for _ in EXPORTED_SCHEMAS)}) "
+            "and (table_type = 'BASE TABLE' or table_schema = 'raw') "  # a split long raw table is a view
             "order by table_schema, table_name", list(EXPORTED_SCHEMAS),
         ).fetchall()
         written = []

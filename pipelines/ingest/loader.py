@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 
 from pipelines.config import DUCKDB_STORAGE_VERSION, scorecard_la
-from pipelines.errors import SendScorecardError, UnknownSourceError
+from pipelines.errors import SendScorecardError, SourceFormatError, UnknownSourceError
 from pipelines.ingest.ees import (
     RowFilter,
     read_ees_csv,
@@ -39,6 +39,20 @@ from pipelines.ingest.local import (
     read_local_offer_visits,
     read_local_post16,
     read_local_training,
+)
+from pipelines.ingest.long_tables import (
+    SPLIT_FAMILIES,
+    VALUE_COLUMNS,
+    add_row_columns,
+    create_split,
+    delete_split,
+    drop_split,
+    insert_split,
+    is_split,
+    row_relation,
+    split_existing,
+    split_frame,
+    values_part,
 )
 from pipelines.ingest.neighbours import read_statistical_neighbours
 from pipelines.ingest.rawfile import RawFile, decode_text, expand_paths, open_raw_files
@@ -73,7 +87,7 @@ def connect_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyCon
 def add_release_columns(con: duckdb.DuckDBPyConnection) -> None:
     """Raw tables written before releases were kept get the release columns (every row current)."""
     for (table,) in con.execute("""select t.table_name from information_schema.tables as t
-            where t.table_schema = 'raw' and not exists (select 1 from information_schema.columns as c
+            where t.table_schema = 'raw' and t.table_type = 'BASE TABLE' and not exists (select 1 from information_schema.columns as c
             where c.table_schema = 'raw' and c.table_name = t.table_name and c.column_name = 'is_superseded')
             """).fetchall():
         con.execute(f'alter table raw."{table}" add column if not exists release_order varchar')
@@ -141,12 +155,13 @@ def already_loaded(con: duckdb.DuckDBPyConnection, spec: SourceSpec, raw: RawFil
         return False
     named = date_from_file_name(raw.base_name) if spec.month_from_name else None
     if named is None:
-        return con.execute(f"select count(*) > 0 from raw.{spec.table} where file_sha256 = ?",
+        return con.execute(f"select count(*) > 0 from {row_relation(con, spec.table)} where file_sha256 = ?",
                            [raw.sha256]).fetchall()[0][0]
     first = named.replace(day=1)
     following = (first + dt.timedelta(days=32)).replace(day=1)
     column = f'"{spec.month_from_name}"'
-    return con.execute(f"select count(*) > 0 from raw.{spec.table} where file_sha256 = ? and {column} >= ? "
+    return con.execute(f"select count(*) > 0 from {row_relation(con, spec.table)} where file_sha256 = ? "
+                       f"and {column} >= ? "
                        f"and {column} < ?", [raw.sha256, first, following]).fetchall()[0][0]
 
 
@@ -161,7 +176,8 @@ def unseen_columns(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.D
         [spec.table]).fetchall()}
     unseen = [c for c in frame.columns if c not in existing]
     if "measure" in frame.columns and "measure" in existing:
-        known = {m for (m,) in con.execute(f"select distinct measure from raw.{spec.table}").fetchall()}
+        measures = values_part(spec.table) if is_split(con, spec.table) else f"raw.{spec.table}"
+        known = {m for (m,) in con.execute(f"select distinct measure from {measures}").fetchall()}
         unseen += sorted(m for m in frame["measure"].drop_nulls().unique().to_list() if m not in known)
     return unseen
 
@@ -173,11 +189,19 @@ def create_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Dat
     a table created in the same transaction as an insert of more than one row group (122,880 rows)
     with no rows at all, on this connection, until a checkpoint - the marks of the file's release and
     its coverage sentence read the table so. A table created here for a file that then fails is
-    dropped again (drop_if_empty)."""
+    dropped again (drop_if_empty).
+
+    A long EES table is made as the view of its two parts (pipelines/ingest/long_tables.py); one an
+    earlier version wrote as a plain table is split so now."""
     if table_exists(con, "raw", spec.table):
+        if spec.family in SPLIT_FAMILIES and not is_split(con, spec.table):
+            split_existing(con, spec.table)
         return False
     with _columns_of(con, frame) as columns:
-        con.execute(f"create table raw.{spec.table} as select * from {columns}")
+        if spec.family in SPLIT_FAMILIES and all(c in frame.columns for c in (*VALUE_COLUMNS, "source_row")):
+            create_split(con, spec.table, columns, frame.columns)
+        else:
+            con.execute(f"create table raw.{spec.table} as select * from {columns}")
     return True
 
 
@@ -194,8 +218,11 @@ def _columns_of(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Iterator
 def drop_if_empty(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
     """Drop the table create_table made for a file that failed (no other file has rows in it)."""
     if table_exists(con, "raw", spec.table) and not con.execute(
-            f"select count(*) from raw.{spec.table}").fetchall()[0][0]:
-        con.execute(f"drop table raw.{spec.table}")
+            f"select count(*) from {row_relation(con, spec.table)}").fetchall()[0][0]:
+        if is_split(con, spec.table):
+            drop_split(con, spec.table)
+        else:
+            con.execute(f"drop table raw.{spec.table}")
 
 
 LINEAGE_COLUMNS = ("source_file", "file_sha256", "release", "loaded_at", "release_order", "is_superseded")
@@ -207,9 +234,16 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
 
     The frame goes to DuckDB as an Arrow table of string views (polars' own buffers, not a copy) and
     its lineage columns (one value per file, see with_lineage) as constants of the insert, so a file
-    costs little more memory than its frame."""
+    costs little more memory than its frame. A split long table (pipelines/ingest/long_tables.py) gets
+    the file's source rows in its rows part and the values in its values part."""
     lineage = [c for c in LINEAGE_COLUMNS if c in frame.columns] if frame.height else []
     values = list(frame.select(lineage).row(0)) if lineage else []
+    split = is_split(con, spec.table)
+    if split:
+        rows = split_frame(frame, [c for c in frame.columns if c not in VALUE_COLUMNS and c not in lineage])
+        if rows is None:
+            raise SourceFormatError(frame.get_column("source_file")[0] if "source_file" in frame.columns else "?",
+                                    "has source rows whose geography or filters differ between their indicators")
     con.register("incoming", frame.drop(lineage).to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         existing = {r[0] for r in con.execute(
@@ -219,21 +253,28 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
         if new:
             with _columns_of(con, frame) as columns:
                 types = {d[0]: d[1] for d in con.execute(f"select * from {columns}").description}
-            for name in new:
+            if split:
+                add_row_columns(con, spec.table, {name: _duck_type(types[name]) for name in new})
+            for name in [] if split else new:
                 con.execute(f'alter table raw.{spec.table} add column "{name}" {_duck_type(types[name])}')
+        delete = None
         if spec.grain:
             pass  # nothing is deleted: older releases' rows are marked superseded after the insert
         elif spec.replace_by:
             keys = ", ".join(f'"{c}"' for c in spec.replace_by)
-            con.execute(
-                f"delete from raw.{spec.table} where ({keys}) in (select distinct ({keys}) from incoming)"
-                if len(spec.replace_by) > 1 else
-                f"delete from raw.{spec.table} where {keys} in (select distinct {keys} from incoming)"
-            )
+            delete = (f"where ({keys}) in (select distinct ({keys}) from incoming)" if len(spec.replace_by) > 1
+                      else f"where {keys} in (select distinct {keys} from incoming)")
         else:
-            con.execute(f"delete from raw.{spec.table}")
-        constants = "".join(f', ${i} as "{c}"' for i, c in enumerate(lineage, start=1))
-        con.execute(f"insert into raw.{spec.table} by name select *{constants} from incoming", values)
+            delete = ""
+        if split:
+            if delete is not None:
+                delete_split(con, spec.table, delete)
+            insert_split(con, spec.table, rows, frame.select("source_row", *VALUE_COLUMNS), dict(zip(lineage, values, strict=True)))
+        else:
+            if delete is not None:
+                con.execute(f"delete from raw.{spec.table} {delete}")
+            constants = "".join(f', ${i} as "{c}"' for i, c in enumerate(lineage, start=1))
+            con.execute(f"insert into raw.{spec.table} by name select *{constants} from incoming", values)
         if spec.grain:  # the figures this file carries: its coverage sentence reads their marks
             mark_superseded(con, spec, frame.get_column("file_sha256")[0] if frame.height else None)
     finally:

@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.load_log import table_exists
+from pipelines.ingest.long_tables import row_relation
 from pipelines.ingest.sources import SOURCES, SourceSpec
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
@@ -76,7 +77,8 @@ def group_tables(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> list[Sourc
     if len(members) == 1:
         return members if table_exists(con, "raw", spec.table) else []
     existing = {name for (name,) in con.execute(
-        "select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()}
+        "select table_name from duckdb_tables() where schema_name = 'raw' union all "
+        "select view_name from duckdb_views() where schema_name = 'raw'").fetchall()}
     return [s for s in members if s.table in existing]
 
 
@@ -94,34 +96,36 @@ def mark_superseded(con: duckdb.DuckDBPyConnection, spec: SourceSpec, sha256: st
     right before the file stay right after it for every other figure (nothing of a grain source is
     deleted; a failed file rolls back with its marks). The loader calls it so in each file's
     transaction, which keeps the file's coverage sentence right; without `sha256` the whole group
-    is recomputed (a one-source reload). Only rows whose mark changes are written."""
+    is recomputed (a one-source reload). Only rows whose mark changes are written: in a split long
+    table (pipelines/ingest/long_tables.py), in its rows part (one row per source row)."""
     tables = group_tables(con, spec)
     if not tables:  # nothing of the group loaded (its only file was refused)
         return
+    relations = {s.table: row_relation(con, s.table) for s in tables}
     grain = [c for c in spec.grain if c != "target_source"]
     keys = ", ".join(f'"{c}"' for c in grain)
     touched = ""
     if sha256 is not None:
-        targets = {r[0] for r in con.execute(f"select distinct target_source from raw.{spec.table} "
+        targets = {r[0] for r in con.execute(f"select distinct target_source from {relations[spec.table]} "
                                              "where file_sha256 = ?", [sha256]).fetchall()
                    } if spec.target_column else {spec.table}
         # a table of its own target competes only for that target (the older main table for any)
         tables = [s for s in tables if s.target_column or s.table in targets]
-        if not _other_releases(con, tables, targets, sha256):
+        if not _other_releases(con, tables, targets, sha256, relations):
             return  # the file's release is the only one of its targets: every row current, as inserted
         con.execute(f"create or replace temp table release_touched as select distinct {_target(spec)} as target, "
-                    f"{keys} from raw.{spec.table} where file_sha256 = ?", [sha256]).fetchall()
+                    f"{keys} from {relations[spec.table]} where file_sha256 = ?", [sha256]).fetchall()
         match = " and ".join(f'k."{c}" is not distinct from r."{c}"' for c in grain)
         touched = f" as r where exists (select 1 from release_touched as k where k.target = r.target and {match})"
     union = " union all ".join(
-        f"select {_target(s)} as target, {keys}, coalesce(release_order, '') as release_order from raw.{s.table}"
+        f"select {_target(s)} as target, {keys}, coalesce(release_order, '') as release_order from {relations[s.table]}"
         for s in tables)
     con.execute(f"create or replace temp table release_winners as select target, {keys}, "
                 f"max(release_order) as newest from (select * from ({union}){touched}) group by all").fetchall()
     for s in tables:
         match = " and ".join(f'w."{c}" is not distinct from t."{c}"' for c in grain)
         mark = "coalesce(t.release_order, '') < w.newest"
-        con.execute(f"""update raw.{s.table} as t set is_superseded = {mark}
+        con.execute(f"""update {relations[s.table]} as t set is_superseded = {mark}
             from release_winners as w where w.target = {_target(s).replace('"target_source"', 't.target_source')}
             and {match} and t.is_superseded is distinct from ({mark})""").fetchall()
     con.execute("drop table release_winners").fetchall()
@@ -130,12 +134,12 @@ def mark_superseded(con: duckdb.DuckDBPyConnection, spec: SourceSpec, sha256: st
 
 
 def _other_releases(con: duckdb.DuckDBPyConnection, tables: list[SourceSpec], targets: set[str],
-                    sha256: str) -> bool:
+                    sha256: str, relations: dict[str, str]) -> bool:
     """Whether any file but `sha256` has rows for `targets` in `tables`."""
     listed = ", ".join("'" + t.replace("'", "''") + "'" for t in sorted(targets)) or "null"
     for s in tables:
         only = f"and target_source in ({listed})" if s.target_column else ""
-        if con.execute(f"select count(*) from (select 1 from raw.{s.table} where file_sha256 is distinct from ? "
+        if con.execute(f"select count(*) from (select 1 from {relations[s.table]} where file_sha256 is distinct from ? "
                        f"{only} limit 1)", [sha256]).fetchall()[0][0]:
             return True
     return False
@@ -174,7 +178,7 @@ def _span(periods: list[str]) -> str:
 
 def coverage(con: duckdb.DuckDBPyConnection, spec: SourceSpec, sha256: str) -> Coverage:
     """Compare the release just written (rows with `sha256`) with the other releases of its table."""
-    table = f"raw.{spec.table}"
+    table = row_relation(con, spec.table)  # every column read here is a source row's
     period = f'"{spec.period_column}"' if spec.period_column else None
     older_wins = [str(r[0]) for r in con.execute(
         f"select distinct {period or 'null'} from {table} where file_sha256 = ? and is_superseded order by 1",

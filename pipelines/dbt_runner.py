@@ -467,9 +467,8 @@ def _serve(result_fd: int) -> None:
 
 class WarmDbt:
     """A dbt process started ahead of the dbt stage (see _serve): `build` runs the build there, or here
-    if that process failed; `close` ends it unused. Its memory (about 300 MB at most, building) is
-    beside the refresh process's: the benchmark's tree peak counts both (a cold refresh's rose from
-    about 0.91 to 1.03 GB with it)."""
+    if that process failed; `close` ends it unused. Its peak memory is its own (about 300 MB), which
+    is why the refresh starts one only beside an incremental ingest, not a cold one."""
 
     def __init__(self) -> None:
         read_fd, write_fd = os.pipe()

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from pipelines.config import DBT_PROJECT_DIR, dbt_target_dir
@@ -68,6 +69,15 @@ class RunSummary:
     @property
     def failed(self) -> list[NodeResult]:
         return [r for r in self.results if r.status in FAILED_STATUSES]
+
+    @cached_property
+    def unit_tests(self) -> dict[str, dict]:
+        """The project's unit tests in the manifest this invocation wrote ({unique id: node}), read once."""
+        try:
+            found = json.loads(self.manifest or "{}").get("unit_tests", {})
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
 
     @property
     def warned(self) -> list[NodeResult]:
@@ -334,9 +344,10 @@ def dbt_build(warehouse: Path | None, select: str | None = None, vars: dict | No
 
 def dbt_unit_tests(warehouse: Path, names: list[str]) -> RunSummary:
     """dbt test of the named unit tests alone (`dbt build` runs a unit test only with its model), on
-    the relations already in the warehouse; raises DbtBuildError naming any that failed."""
-    return _invoke("test", ["--select", " ".join(f"unit_test:{name}" for name in sorted(set(names)))],
-                   Path(warehouse))
+    the relations already in the warehouse; raises DbtBuildError naming any that failed. It writes no
+    run_results.json or manifest.json, so the target folder keeps those of the build it follows."""
+    return _invoke("test", ["--no-write-json", "--select",
+                            " ".join(f"unit_test:{name}" for name in sorted(set(names)))], Path(warehouse))
 
 
 def dbt_run_operation(macro: str, args: dict, target: str | None = None) -> RunSummary:
@@ -395,20 +406,13 @@ class UnitTestRecord:
     def not_run(summary: RunSummary) -> list[str]:
         """The names of the project's unit tests that did not run in `summary` (a selective build runs
         only those of the models it builds)."""
-        try:
-            every = json.loads(summary.manifest or "{}").get("unit_tests", {})
-        except ValueError:
-            return []
         ran = {r.unique_id for r in summary.results if r.resource_type == "unit_test"}
-        return sorted(test["name"] for unique_id, test in every.items() if unique_id not in ran)
+        return sorted(test["name"] for unique_id, test in summary.unit_tests.items() if unique_id not in ran)
 
     def update(self, summary: RunSummary) -> bool:
         """Record the key when every unit test of the project ran in `summary` and passed (True); a
         failed or partial run records nothing and forgets the key."""
-        try:
-            every = set(json.loads(summary.manifest or "{}").get("unit_tests", {}))
-        except ValueError:
-            every = set()
+        every = set(summary.unit_tests)
         passed = {r.unique_id for r in summary.results if r.resource_type == "unit_test" and r.status == "pass"}
         passes = [p for p in self._passes() if p.get("key") != self.key]
         recorded = bool(summary.success and every and every <= passed)

@@ -291,7 +291,7 @@ class RefreshRun:
                         summary.seconds += tested.seconds
                     record.update(summary)
                 else:
-                    summary.unit_tests_skipped = len(json.loads(summary.manifest or "{}").get("unit_tests", {}))
+                    summary.unit_tests_skipped = len(summary.unit_tests)
             self.dbt_manifest = summary.manifest
             self.summary.dbt = summary.sentence()
             return summary

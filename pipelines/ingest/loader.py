@@ -255,8 +255,9 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
                 types = {d[0]: d[1] for d in con.execute(f"select * from {columns}").description}
             if split:
                 add_row_columns(con, spec.table, {name: _duck_type(types[name]) for name in new})
-            for name in [] if split else new:
-                con.execute(f'alter table raw.{spec.table} add column "{name}" {_duck_type(types[name])}')
+            else:
+                for name in new:
+                    con.execute(f'alter table raw.{spec.table} add column "{name}" {_duck_type(types[name])}')
         delete = None
         if spec.grain:
             pass  # nothing is deleted: older releases' rows are marked superseded after the insert

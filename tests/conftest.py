@@ -39,6 +39,30 @@ from pipelines.ingest.loader import connect_warehouse, ingest_paths  # noqa: E40
 os.environ.setdefault("SEND_SCORECARD_LA", "E08000007")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist names each test's group from its xdist_group marks
+def pytest_collection_modifyitems(config, items) -> None:
+    """How `make test` (pytest -n 2 --dist loadgroup --no-loadscope-reorder) spreads the suite over its two
+    workers: the tests of a module that use a module-scoped fixture run on one worker, so the fixture is
+    built once (group named after the module); every other test goes one at a time to whichever worker is
+    free. The work is handed out longest first, so that the run ends on short tests rather than on one
+    worker finishing a long one alone: a module that marks itself with an xdist_group (its tests are the
+    longest and share a costly fixture: test_refresh_reliability) first, then the slow tests, then the
+    other groups, then the rest, each in collection order. Without --dist loadgroup nothing changes."""
+    if not getattr(config.option, "loadgroup", False):  # set by pytest-xdist in its workers
+        return
+
+    def rank(item) -> int:
+        if item.get_closest_marker("xdist_group"):
+            return 0
+        module_fixture = any(defs[-1].scope == "module" for defs in item._fixtureinfo.name2fixturedefs.values())
+        if module_fixture:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__.rsplit(".", 1)[-1]))
+        return 1 if item.get_closest_marker("slow") else 2 if module_fixture else 3
+
+    ranks = {item.nodeid: rank(item) for item in items}
+    items.sort(key=lambda item: ranks[item.nodeid])
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

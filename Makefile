@@ -41,11 +41,11 @@ lint: $(STAMP)
 
 # The suite in TEST_WORKERS pytest-xdist processes (default 2, the project's machines' cores); each
 # worker has its own dbt target folder; the shared warehouses are built once per run (tests/conftest.py).
-# --dist loadgroup --no-loadscope-reorder: the order and grouping of tests/conftest.py's
-# pytest_collection_modifyitems (a module fixture's tests on one worker, the longest work first).
+# --dist loadfile --no-loadscope-reorder: each module on one worker (its module fixtures built once), handed
+# out in the order of tests/conftest.py's pytest_collection_modifyitems (the longest work first).
 TEST_WORKERS ?= 2
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The DuckDB-Spark parity test on the real data (tests/test_spark_parity.py; needs Java 17).
 test-spark: $(SPARK_STAMP)

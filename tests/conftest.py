@@ -41,28 +41,31 @@ os.environ.setdefault("SEND_SCORECARD_LA", "E08000007")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist names each test's group from its xdist_group marks
 def pytest_collection_modifyitems(config, items) -> None:
-    """How `make test` (pytest -n 2 --dist loadgroup --no-loadscope-reorder) spreads the suite over its two
-    workers: the tests of a module that use a module-scoped fixture run on one worker, so the fixture is
-    built once (group named after the module); every other test goes one at a time to whichever worker is
-    free. The work is handed out longest first, so that the run ends on short tests rather than on one
-    worker finishing a long one alone: a module that marks itself with an xdist_group (its tests are the
-    longest and share a costly fixture: test_refresh_reliability) first, then the slow tests, then the
-    other groups, then the rest, each in collection order. Without --dist loadgroup nothing changes."""
-    if not getattr(config.option, "loadgroup", False):  # set by pytest-xdist in its workers
+    """The order in which `make test` (pytest -n 2 --dist loadfile --no-loadscope-reorder) hands whole
+    modules to its two workers: longest work first, so that the run ends on short modules rather than on
+    one worker finishing a long one alone. A module marked run_first (test_refresh_reliability: the
+    longest, all whole refreshes) first, then the modules with slow tests, then those with a module-scoped
+    fixture, then the rest, each in collection order. A module runs on one worker (loadfile), so its
+    module fixtures are built once. Only in pytest-xdist's workers (a run without -n keeps its order)."""
+    if not hasattr(config, "workerinput"):
         return
 
     def rank(item) -> int:
-        if item.get_closest_marker("xdist_group"):
+        if item.get_closest_marker("run_first"):
             return 0
-        module_fixture = any(defs[-1].scope == "module" for defs in item._fixtureinfo.name2fixturedefs.values())
-        if module_fixture:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__.rsplit(".", 1)[-1]))
-        return 1 if item.get_closest_marker("slow") else 2 if module_fixture else 3
+        if item.get_closest_marker("slow"):
+            return 1
+        return 2 if any(defs[-1].scope == "module" for defs in item._fixtureinfo.name2fixturedefs.values()) else 3
 
-    ranks = {item.nodeid: rank(item) for item in items}
-    items.sort(key=lambda item: ranks[item.nodeid])
+    modules: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        modules[module] = min(modules.get(module, 3), rank(item))
+    order = {item.nodeid: (modules[item.nodeid.split("::", 1)[0]], index) for index, item in enumerate(items)}
+    items.sort(key=lambda item: order[item.nodeid])
+
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

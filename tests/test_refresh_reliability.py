@@ -24,9 +24,8 @@ from pipelines.config import dbt_target_dir
 from pipelines.errors import SendScorecardError
 from pipelines.refresh import read_runs, run_refresh
 
-# One worker runs this module, first (make test's --dist loadgroup; tests/conftest.py): its tests are the
-# suite's longest and share the published demo warehouse, which is then built once.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("refresh_reliability")]
+# make test hands this module to a worker first (tests/conftest.py): its tests are the suite's longest.
+pytestmark = [pytest.mark.slow, pytest.mark.run_first]
 CLI = [sys.executable, "-m", "pipelines.cli"]
 
 

@@ -71,13 +71,37 @@ class RunSummary:
         return [r for r in self.results if r.status in FAILED_STATUSES]
 
     @cached_property
-    def unit_tests(self) -> dict[str, dict]:
-        """The project's unit tests in the manifest this invocation wrote ({unique id: node}), read once."""
+    def _manifest_data(self) -> dict:
+        """The manifest this invocation wrote, parsed once (empty when there is none)."""
         try:
-            found = json.loads(self.manifest or "{}").get("unit_tests", {})
+            found = json.loads(self.manifest or "{}")
         except ValueError:
             return {}
         return found if isinstance(found, dict) else {}
+
+    @property
+    def unit_tests(self) -> dict[str, dict]:
+        """The project's unit tests in the manifest this invocation wrote ({unique id: node})."""
+        found = self._manifest_data.get("unit_tests", {})
+        return found if isinstance(found, dict) else {}
+
+    def unit_test_relations(self) -> list[tuple[str, str]]:
+        """(schema, name) of every relation the project's unit tests are typed by: each tested model's
+        own and those it reads (dbt types a unit test's input rows from the columns of the relation
+        they stand for, and its expected rows from the model's SQL over them)."""
+        manifest = self._manifest_data
+        nodes = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
+        wanted: set[str] = set()
+        for test in self.unit_tests.values():
+            for model in (test.get("depends_on") or {}).get("nodes") or []:
+                wanted.add(model)
+                wanted.update((nodes.get(model, {}).get("depends_on") or {}).get("nodes") or [])
+        found = set()
+        for unique_id in wanted:
+            node = nodes.get(unique_id)
+            if node:
+                found.add((node["schema"], node.get("identifier") or node.get("alias") or node["name"]))
+        return sorted(found)
 
     @property
     def warned(self) -> list[NodeResult]:
@@ -370,11 +394,12 @@ def dbt_parse(warehouse: Path | None = None) -> Path:
 
 # --- unit tests: code checks, run when the code they check changed --------------------------------------
 # A unit test checks a model's SQL on fixed input rows: its outcome depends on the project (the model,
-# its macros, the fixtures), dbt and DuckDB, and the column types of the relations it mocks (which come
-# from the raw tables' types through the project's SQL), never on the data. dbt's docs recommend running
-# them in development and CI, not in every production build (docs.getdbt.com/docs/build/unit-tests,
-# "When to run unit tests"). The refresh therefore runs them all when any of that changed since they
-# last all passed on this install, and otherwise leaves them out and says so. Tests and `make test`
+# its macros, the fixtures), dbt and DuckDB, the settings dbt reads, and the column types of the
+# relations it mocks and of its model (RunSummary.unit_test_relations; they come from the raw tables'
+# types through the project's SQL), never on the data. dbt's docs recommend running them in development
+# and CI, not in every production build (docs.getdbt.com/docs/build/unit-tests, "When to run unit
+# tests"). The refresh therefore builds without them, then runs them all when any of that changed since
+# they last all passed on this install, and otherwise leaves them out and says so. Tests and `make test`
 # build with dbt_build, which runs every unit test.
 
 

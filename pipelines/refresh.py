@@ -9,8 +9,8 @@ its unpublished build copy. Its stages are separate methods so that a door can c
     prepare  copy the published warehouse to the run's build file (made on first use)
     ingest   load the drop-zone's files (unchanged files are skipped by hash; a refused file is
              quarantined and its source keeps its last good data: the rest is still published)
-    dbt      build the models and run their data tests on the build file (the unit tests too when the
-             code they check changed since they last passed here: dbt_runner.UnitTestRecord)
+    dbt      build the models and run their data tests on the build file (then the unit tests, when
+             what they check changed since they last passed here: dbt_runner.UnitTestRecord)
     publish  compare KPI values and RAG ratings with the published file, record the run in
              meta.refresh_runs, swap the build file in (atomic rename)
     reports  the scorecard of the configured LA and the data-quality report, from the published file
@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines import config
 from pipelines.errors import SendScorecardError
@@ -48,8 +49,11 @@ from pipelines.ingest.sources import SourceSpec, detect_source
 from pipelines.jobs import dbt_models_exist, prepare_outputs, write_outputs
 from pipelines.notify import notify
 from pipelines.publish import discard_build, prepare_build, publish, writer_lock
-from pipelines.refresh_state import RefreshPlan, plan_refresh, record_state
+from pipelines.refresh_state import RefreshPlan, dbt_settings, engine_versions, plan_refresh, record_state
 from pipelines.restricted import move_restricted, restore_restricted
+
+if TYPE_CHECKING:
+    from pipelines.dbt_runner import RunSummary
 
 STAGES = ("prepare", "ingest", "dbt", "publish", "reports")
 # Who can start a run (shown by `send-scorecard runs`).
@@ -275,23 +279,20 @@ class RefreshRun:
             else:
                 plan, build = self.plan, self.build
                 select = plan.dbt_selection(r.source for r in self.results if r.status == "loaded" and r.source)
-                # the unit tests run, all of them, when what they check changed since they all passed here
-                record = UnitTestRecord(_unit_test_key(plan, build))
-                unit_tests = record.passed_at() is None
                 with plan.state_dir() as state:
                     state = state if select else None
                     warm, self._warm_dbt = self._warm_dbt, None
                     # while dbt builds in its own process, this one gets the reports stage ready
                     meanwhile = prepare_outputs if self.write_reports is write_outputs else None
-                    summary = (warm.build(build, select=select, state=state, meanwhile=meanwhile, unit_tests=unit_tests)
-                               if warm is not None else dbt_build(build, select=select, state=state,
-                                                                  unit_tests=unit_tests))
-                if unit_tests:
-                    rest = UnitTestRecord.not_run(summary)  # those of models this build did not select
-                    if rest:
-                        tested = dbt_unit_tests(build, rest)
-                        summary.results += tested.results
-                        summary.seconds += tested.seconds
+                    summary = (warm.build(build, select=select, state=state, meanwhile=meanwhile, unit_tests=False)
+                               if warm is not None else dbt_build(build, select=select, state=state, unit_tests=False))
+                # then the unit tests, all of them, when what they check changed since they all passed
+                # here: read after the build, from the relations they are typed by as it left them
+                record = UnitTestRecord(_unit_test_key(plan, build, summary))
+                if summary.unit_tests and record.passed_at() is None:
+                    tested = dbt_unit_tests(build, UnitTestRecord.not_run(summary))
+                    summary.results += tested.results
+                    summary.seconds += tested.seconds
                     record.update(summary)
                 else:
                     summary.unit_tests_skipped = len(summary.unit_tests)
@@ -469,21 +470,25 @@ def _compare_with_published(build: Path, published: Path, summary: RefreshSummar
         con.close()
 
 
-def _unit_test_key(plan: RefreshPlan, build: Path) -> str:
-    """What dbt's unit tests' outcome depends on (dbt_runner.UnitTestRecord): the dbt project, the
-    pipeline code, the settings and engine versions (the plan's fingerprint), and which tables the
-    project reads (raw.*, meta.file_loads) exist with which column types: through the project's SQL
-    they type every relation a unit test mocks. Never the rows."""
+def _unit_test_key(plan: RefreshPlan, build: Path, summary: RunSummary) -> str:
+    """What dbt's unit tests' outcome depends on (dbt_runner.UnitTestRecord), read after the build: the
+    dbt project, the pipeline code (the plan's fingerprint), the settings dbt reads (the env_var()s the
+    project names) and the engine versions, and the columns and types of the relations the unit tests
+    are typed by (the tested models and those they read, as `summary`'s build left them in `build`).
+    Never the rows, nor a raw column no tested model's input is made of: a cold refresh and the
+    incremental refresh after it agree (the raw tables' own columns did not: an incremental ingest adds
+    the release columns to tables a cold one leaves without them)."""
+    relations = set(summary.unit_test_relations())
     con = connect_warehouse(build, read_only=True)
     try:
-        columns = con.execute("""select table_schema, table_name, column_name, data_type
-            from information_schema.columns
-            where table_schema = 'raw' or (table_schema = 'meta' and table_name = 'file_loads')
-            order by table_schema, table_name, ordinal_position""").fetchall()
+        columns = [row for row in con.execute("""select table_schema, table_name, column_name, data_type
+            from information_schema.columns order by table_schema, table_name, ordinal_position""").fetchall()
+                   if (row[0], row[1]) in relations]
     finally:
         con.close()
     found = plan.fingerprint
-    return hashlib.sha256(json.dumps([found.dbt, found.code, found.settings, columns]).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([found.dbt, found.code, dbt_settings(), engine_versions(),
+                                      columns]).encode()).hexdigest()
 
 
 def _record_in_warehouse(build: Path, summary: RefreshSummary, plan: RefreshPlan | None = None,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -73,20 +74,35 @@ def _digest(value: object) -> str:
 ENGINE_PACKAGES = ("duckdb", "polars", "pyarrow", "dbt-core", "dbt-duckdb", "great-expectations", "fastexcel")
 
 
-def settings_digest() -> str:
-    """One hash of the SEND_* settings that can change what a refresh publishes (values never stored)
-    and the versions of the engines that compute it."""
+def engine_versions() -> dict[str, str | None]:
+    """The installed version of each of ENGINE_PACKAGES (None when absent)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    settings = {k: v for k, v in os.environ.items()
-                if k.startswith("SEND_") and k not in IGNORED_SETTINGS and not k.startswith("SEND_REFRESH_PAUSE")}
-    engines = {}
+    engines: dict[str, str | None] = {}
     for package in ENGINE_PACKAGES:
         try:
             engines[package] = version(package)
         except PackageNotFoundError:
             engines[package] = None
-    return _digest({"settings": settings, "engines": engines})
+    return engines
+
+
+def settings_digest() -> str:
+    """One hash of the SEND_* settings that can change what a refresh publishes (values never stored)
+    and the versions of the engines that compute it."""
+    settings = {k: v for k, v in os.environ.items()
+                if k.startswith("SEND_") and k not in IGNORED_SETTINGS and not k.startswith("SEND_REFRESH_PAUSE")}
+    return _digest({"settings": settings, "engines": engine_versions()})
+
+
+def dbt_settings() -> dict[str, str | None]:
+    """The settings dbt sees: every environment variable the dbt project reads with env_var() (the
+    warehouse's location aside), with its value here (hash it before storing it)."""
+    names: set[str] = set()
+    for path in _tree(DBT_PROJECT_DIR, DBT_PARTS):
+        if path.suffix in (".sql", ".yml", ".yaml"):
+            names.update(re.findall(r"env_var\(\s*['\"]([^'\"]+)['\"]", path.read_text(errors="replace")))
+    return {name: os.environ.get(name) for name in sorted(names - IGNORED_SETTINGS)}
 
 
 @dataclass

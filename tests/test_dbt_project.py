@@ -7,6 +7,8 @@ ingest), so it needs nothing outside the repository.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -33,7 +35,7 @@ def test_dbt_build_passes_models_tests_and_unit_tests(demo_build):
     assert summary.success, summary.sentence()
     assert not summary.failed, summary.sentence()
     assert summary.count("model") >= 30
-    assert summary.count("test") >= 150
+    assert summary.count("test") >= 140  # 226 checks: a model's not-null, accepted-values and reference checks are one test each
     assert summary.count("unit_test") >= 10
     assert all(r.status == "pass" for r in summary.results if r.resource_type == "unit_test")
 
@@ -132,17 +134,24 @@ def test_every_model_is_described_and_every_mart_column_documented_under_contrac
                 assert column["data_type"], f"{node['name']}.{column['name']}"
 
 
-def test_a_null_in_one_of_a_models_required_columns_fails_naming_the_model_and_column(demo_build, tmp_path):
-    # the required (not null) columns of a model are one not_null_columns test, not one test each: a
-    # null in one of them still fails the build, and the message names the model, column and rows
+@contextmanager
+def changed_copy(demo_build, tmp_path) -> Iterator[tuple[Path, duckdb.DuckDBPyConnection]]:
+    """A copy of the demo build's warehouse, open for the test to change (closed after the block)."""
     warehouse = tmp_path / "send.duckdb"
     warehouse.write_bytes(demo_build[0].read_bytes())
     con = duckdb.connect(str(warehouse))
     try:
-        con.execute("update raw.la_reference set la_name = null "
-                    "where new_la_code in (select new_la_code from raw.la_reference order by new_la_code limit 2)")
+        yield warehouse, con
     finally:
         con.close()
+
+
+def test_a_null_in_one_of_a_models_required_columns_fails_naming_the_model_and_column(demo_build, tmp_path):
+    # the required (not null) columns of a model are one not_null_columns test, not one test each: a
+    # null in one of them still fails the build, and the message names the model, column and rows
+    with changed_copy(demo_build, tmp_path) as (warehouse, con):
+        con.execute("update raw.la_reference set la_name = null "
+                    "where new_la_code in (select new_la_code from raw.la_reference order by new_la_code limit 2)")
     with pytest.raises(DbtBuildError) as caught:
         dbt_build(warehouse, select="stg_reference__local_authorities dim_la")
     message = str(caught.value)
@@ -150,6 +159,57 @@ def test_a_null_in_one_of_a_models_required_columns_fails_naming_the_model_and_c
     assert "(dim_la: la_name is null on 2 row(s))" in message and "\n" not in message
     [failed] = caught.value.summary.failed
     assert failed.problems == ["dim_la: la_name is null on 2 row(s)"]
+
+
+def test_a_value_outside_the_accepted_ones_and_a_broken_reference_fail_naming_model_column_and_rows(
+        demo_build, tmp_path):
+    # a model's accepted values and its references are one test each per model
+    # (accepted_values_columns, relationships_columns): a bad row still fails, and the message names
+    # the model, the column and how many rows, never a value
+    from pipelines.dbt_runner import _invoke
+
+    with changed_copy(demo_build, tmp_path) as (warehouse, con):
+        con.execute("update raw.la_reference set status = 'closed' where new_la_code in "
+                    "(select la_code from staging.stg_reference__local_authorities order by la_code limit 3)")
+        outside = con.execute("select count(*) from staging.stg_reference__local_authorities "
+                              "where status not in ('live', 'terminated')").fetchone()[0]
+        gone = [k for (k,) in con.execute("select distinct kpi_id from marts.fct_kpi_values order by 1 limit 2").fetchall()]
+        unmatched = con.execute("select count(*) from marts.fct_kpi_values where kpi_id in (?, ?)", gone).fetchone()[0]
+        con.execute("delete from marts.dim_kpi where kpi_id in (?, ?)", gone)
+    assert outside >= 3 and unmatched > 0
+    with pytest.raises(DbtBuildError) as caught:  # the tests alone, on the tables as changed above
+        _invoke("test", ["--select", "stg_reference__local_authorities,test_name:accepted_values_columns "
+                                     "fct_kpi_values,test_name:relationships_columns"], warehouse)
+    message = str(caught.value)
+    assert message.startswith("dbt test failed: test "), message
+    assert f"(stg_reference__local_authorities: status is not one of live, terminated on {outside} row(s))" in message
+    assert f"(fct_kpi_values: kpi_id is not a kpi_id of dim_kpi on {unmatched} row(s))" in message
+    assert "closed" not in message and gone[0] not in message and "\n" not in message
+    assert sorted(p for r in caught.value.summary.failed for p in r.problems) == [
+        f"fct_kpi_values: kpi_id is not a kpi_id of dim_kpi on {unmatched} row(s)",
+        f"stg_reference__local_authorities: status is not one of live, terminated on {outside} row(s)"]
+
+
+def test_accepted_values_and_references_are_kept_in_one_test_per_model_and_kind(manifest):
+    # every accepted_values and relationships check is in a model's one accepted_values_columns or
+    # relationships_columns test, except a check with a config of its own (a `where`)
+    kinds: dict[tuple[str, str], dict] = {}
+    for node in manifest["nodes"].values():
+        metadata = node.get("test_metadata") or {}
+        if metadata.get("name") in ("accepted_values", "relationships"):
+            assert node["config"].get("where"), node["unique_id"]
+        if metadata.get("name") in ("accepted_values_columns", "relationships_columns"):
+            key = (metadata["name"], node["attached_node"].split(".")[-1])
+            assert key not in kinds, f"{key} twice"
+            kinds[key] = metadata["kwargs"]
+    assert kinds[("accepted_values_columns", "dim_kpi")]["columns"] == {
+        "family": ["S", "E", "P", "L"], "unit": ["count", "percent", "score", "rate"],
+        "polarity": ["High", "Low", "Context"]}
+    assert kinds[("relationships_columns", "fct_kpi_values")]["relations"] == [
+        {"column": "kpi_id", "to": "ref('dim_kpi')", "field": "kpi_id"},
+        {"column": "period_key", "to": "ref('dim_period')", "field": "period_key"}]
+    assert sum(len(k["columns"]) for (name, _), k in kinds.items() if name == "accepted_values_columns") == 32
+    assert sum(len(k["relations"]) for (name, _), k in kinds.items() if name == "relationships_columns") == 26
 
 
 def test_every_not_null_column_check_is_kept_in_one_test_per_model(manifest):

@@ -111,7 +111,8 @@ def test_sensor_state_is_what_the_published_warehouse_has_seen(tmp_path, monkeyp
 
 def test_dbt_data_tests_are_asset_checks_of_their_model_in_plain_words():
     # dagster-dbt makes each dbt test an asset check of its model: a model's required columns are one
-    # check that names every column; the other tests stay one check each
+    # check that names every column, and so are its accepted values and its references to other
+    # models (one check per model and kind); the other tests stay one check each
     graph = defs.get_repository_def().asset_graph
     checks: dict[str, dict[str, str]] = {}
     for key in graph.asset_check_keys:
@@ -121,5 +122,16 @@ def test_dbt_data_tests_are_asset_checks_of_their_model_in_plain_words():
     [required] = [d for name, d in dim_la.items() if name.startswith("not_null_columns_")]
     assert required == "Every row of dim_la fills in la_code, current_la_code, la_name"
     assert any(name.startswith("unique_dim_la_la_code") for name in dim_la)
-    assert any(name.startswith("relationships_dim_la_current_la_code") for name in dim_la)
+    [references] = [d for name, d in dim_la.items() if name.startswith("relationships_columns_dim_la")]
+    assert references == "Every current_la_code in dim_la is a la_code of dim_la"
+    [accepted] = [d for name, d in checks["marts/dim_kpi"].items() if name.startswith("accepted_values_columns_")]
+    assert accepted == ("In dim_kpi, family is one of: S, E, P, L; unit is one of: count, percent, score, rate; "
+                        "polarity is one of: High, Low, Context")
+    [references] = [d for name, d in checks["marts/fct_kpi_values"].items()
+                    if name.startswith("relationships_columns_")]
+    assert references == ("Every kpi_id in fct_kpi_values is a kpi_id of dim_kpi; "
+                          "every period_key in fct_kpi_values is a period_key of dim_period")
+    single = [name for model in checks.values() for name in model
+              if name.startswith(("accepted_values_", "relationships_")) and "_columns_" not in name]
+    assert len(single) == 1 and single[0].startswith("relationships_fct_kpi_values_geo_code")  # it has a `where`
     assert any(name.startswith("not_null_columns_") for name in checks["marts/fct_kpi_values"])

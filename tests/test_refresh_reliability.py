@@ -406,14 +406,16 @@ def test_ingest_during_a_paused_refresh_waits_or_says_who_holds_the_lock(site, t
 
 def test_unit_tests_run_again_only_when_what_they_check_changed(site, tmp_path, monkeypatch):
     """dbt's unit tests check the project's SQL on fixed rows, not the data: the refresh runs them all
-    when the project (or code, settings, raw table types) changed since they all passed on this install,
-    else leaves them out and says so. A changed model's unit tests run again. (A copy of the dbt project
-    and a target folder of this test's own, so the model can be changed; dbt builds in this process.)"""
+    when the project (or code, the settings dbt reads, the types of the relations they are typed by)
+    changed since they all passed on this install, else leaves them out and says so. A cold refresh and
+    the incremental refresh after it agree; a changed model's unit tests run again. (A copy of the dbt
+    project and a target folder of this test's own, so the model can be changed; dbt builds in this process.)"""
     from pipelines import dbt_runner, refresh_state
     from pipelines.dbt_runner import UnitTestRecord
     from pipelines.refresh import refresh_session
 
-    raw, published = site
+    raw, _ = site
+    published = tmp_path / "cold" / "send.duckdb"  # an empty warehouse: the first refresh is cold
     project = tmp_path / "dbt_project"
     shutil.copytree(refresh_state.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     for module in (dbt_runner, refresh_state):
@@ -421,11 +423,12 @@ def test_unit_tests_run_again_only_when_what_they_check_changed(site, tmp_path, 
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     visits = sorted((raw / "local").glob("local_offer_visits_*.csv"))[-1]
 
-    def refresh_after_a_local_change():
-        header, first, *rest = visits.read_text().splitlines(keepends=True)
-        fields = first.split(",")
-        fields[2] = str(int(fields[2]) + 1)
-        visits.write_text("".join([header, ",".join(fields), *rest]))
+    def refresh(local_change: bool = True):
+        if local_change:
+            header, first, *rest = visits.read_text().splitlines(keepends=True)
+            fields = first.split(",")
+            fields[2] = str(int(fields[2]) + 1)
+            visits.write_text("".join([header, ",".join(fields), *rest]))
         with refresh_session(raw, published, started_by="cli", write_reports=None) as run:  # the stages, as run_refresh
             assert not run.check_unchanged()
             run.ingest()
@@ -436,21 +439,22 @@ def test_unit_tests_run_again_only_when_what_they_check_changed(site, tmp_path, 
         built = {r.name for r in summary.results if r.resource_type == "model"}
         return run.summary, summary, ran, every, built
 
-    # no record on this install: every unit test runs, not only those of the models the change selects
-    refreshed, summary, ran, every, built = refresh_after_a_local_change()
-    assert len(every) >= 10 and ran == every, summary.sentence()
-    assert "int_kpi_values__s" not in built and any(".int_kpi_values__s." in u for u in ran)
+    # a cold refresh, no record on this install: every unit test runs, after the build
+    refreshed, summary, ran, every, built = refresh(local_change=False)
+    assert len(every) >= 10 and ran == every and "int_kpi_values__s" in built, summary.sentence()
     assert f"{len(every)} unit tests" in refreshed.dbt and "skipped" not in refreshed.dbt
-    # nothing they check changed: they are left out, and the output and run record say so
-    refreshed, summary, ran, every, built = refresh_after_a_local_change()
-    assert ran == set() and summary.unit_tests_skipped == len(every) and "fct_scorecard" in built
+    # the incremental refresh after it (one local file changed): nothing they check changed, so they
+    # are left out, and the output and run record say so
+    refreshed, summary, ran, every, built = refresh()
+    assert ran == set() and summary.unit_tests_skipped == len(every) and "fct_scorecard" in built, summary.sentence()
     assert f"{len(every)} unit tests skipped as unchanged since they passed" in refreshed.dbt
     assert read_runs(published)[0]["dbt"] == refreshed.dbt
-    # a model changed: all of them run again, its own in the build before the model
+    # a model changed: all of them run again, those of models the change does not select too, after
+    # the build (whose relations they are typed by)
     model = project / "models" / "intermediate" / "int_kpi_targets.sql"
     model.write_text(model.read_text() + "\n-- changed: the unit tests of this model run again\n")
-    refreshed, summary, ran, every, built = refresh_after_a_local_change()
-    assert ran == every and "int_kpi_targets" in built, summary.sentence()
-    kinds = [(r.resource_type, r.unique_id.split(".")[2]) for r in summary.results]
-    assert kinds.index(("unit_test", "int_kpi_targets")) < kinds.index(("model", "int_kpi_targets"))
+    refreshed, summary, ran, every, built = refresh()
+    assert ran == every and "int_kpi_targets" in built and "int_kpi_values__s" not in built, summary.sentence()
+    kinds = [r.resource_type for r in summary.results]
+    assert kinds.index("unit_test") > max(i for i, kind in enumerate(kinds) if kind == "model")
     assert UnitTestRecord("another key").passed_at() is None

@@ -105,3 +105,20 @@ def test_code_or_settings_change_means_a_full_build(drop_zone, tmp_path, monkeyp
     plan = plan_refresh(drop_zone, published)
     assert plan.changes == ["the SEND_* settings or engine versions"]
     assert plan.dbt_selection(["neet_send"]) is None
+
+
+def test_dbt_settings_are_the_env_vars_the_dbt_project_reads(monkeypatch):
+    """The unit-test record's settings (refresh._unit_test_key) are those dbt sees through env_var():
+    the LA of the local extracts is one, the pseudonymisation key (used at ingest only) and the
+    warehouse's location are not."""
+    from pipelines.refresh_state import dbt_settings
+
+    monkeypatch.setenv("SEND_SCORECARD_LA", "E08000007")
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY", "one key")
+    first = dbt_settings()
+    assert first["SEND_SCORECARD_LA"] == "E08000007"
+    assert "SEND_PSEUDONYM_KEY" not in first and "SEND_WAREHOUSE" not in first
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY", "another key")
+    assert dbt_settings() == first
+    monkeypatch.setenv("SEND_SCORECARD_LA", "E09000002")
+    assert dbt_settings() != first

@@ -38,6 +38,11 @@ def _listed(values: object) -> str:
     return ", ".join(str(v) for v in values) if isinstance(values, list | tuple) else str(values)
 
 
+def _ref_name(to: object) -> str:
+    """"ref('dim_la')" -> "dim_la"."""
+    return str(to or "").replace("ref('", "").replace("')", "")
+
+
 def test_description(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> str:
     """A dbt test in plain words: its own YAML description when it has one, else what the generic
     test checks with the column's YAML description, else a singular test's leading comment."""
@@ -52,7 +57,8 @@ def test_description(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> st
     column = kwargs.get("column_name") or test.get("column_name") or ""
     about = ((parent.get("columns") or {}).get(column) or {}).get("description", "").strip()
     named = f"{column} ({about.rstrip('.')})" if about else column
-    to = str(kwargs.get("to", "")).replace("ref('", "").replace("')", "")
+    to = _ref_name(kwargs.get("to", ""))
+    accepted = kwargs.get("columns") if isinstance(kwargs.get("columns"), dict) else {}  # accepted_values_columns
     templates = {
         "not_null": f"{named} is filled in on every row of {model}",
         "not_null_columns": f"Every row of {model} fills in {_listed(kwargs.get('columns', []))}",
@@ -62,6 +68,11 @@ def test_description(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> st
         "unique_combination_of_columns":
             f"No two rows of {model} share the same {_listed(kwargs.get('combination_of_columns', []))}",
         "not_empty": f"{model} has rows",
+        "accepted_values_columns": f"In {model}, " + "; ".join(
+            f"{name} is one of: {_listed(values)}" for name, values in accepted.items()),
+        "relationships_columns": "; ".join(
+            f"{'Every' if i == 0 else 'every'} {r.get('column')} in {model} is a {r.get('field')} of "
+            f"{_ref_name(r.get('to'))}" for i, r in enumerate(kwargs.get("relations") or [])),
     }
     if metadata.get("name") in templates:
         return templates[metadata["name"]]

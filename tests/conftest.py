@@ -2,7 +2,8 @@
 
 Building a warehouse (ingest + dbt build) is the slowest thing the suite does, so each kind is built
 once per test run here and shared: `real_warehouse` (the DfE files ingested), `real_built` (that,
-built with dbt) and `demo_built` (the demo data, seed 20241, ingested and built). Under pytest-xdist
+built with dbt), `demo_built` (the demo data, seed 20241, ingested and built) and `published_demo` (the
+demo data, seed 7, published by a refresh; the refresh tests copy it with `site`). Under pytest-xdist
 the first worker to ask builds it and the others copy it (built_once_per_run). Tests that change a
 warehouse copy it first.
 """
@@ -167,3 +168,36 @@ def _build_demo(tmp_path_factory) -> tuple[Path, RunSummary]:
         return dbt_build(warehouse)
 
     return built_once_per_run(tmp_path_factory, "demo_built", build)
+
+
+@pytest.fixture(scope="session")
+def published_demo(tmp_path_factory) -> tuple[Path, Path]:
+    """A drop-zone with the demo data (seed 7, local extracts included) and a warehouse published from it
+    by one refresh, once per run: (drop-zone, published warehouse). Tests change only their copy (`site`)."""
+    from demo.generate import generate_demo
+    from demo.local import DEMO_PSEUDONYM_KEY
+    from pipelines.ingest.pseudonymise import PSEUDONYM_KEY_ENV
+    from pipelines.refresh import run_refresh
+
+    def build(published: Path) -> Path:
+        raw = published.parent / "raw"
+        shutil.rmtree(raw, ignore_errors=True)
+        generate_demo(raw, seed=7)
+        run_refresh(raw, published, write_reports=None)
+        return raw
+
+    published, raw = built_once_per_run(tmp_path_factory, "published_demo", build)
+    # the key the demo's local extracts were loaded with (generate_demo sets it in the worker that built them):
+    # the refreshes of a copy load with it in every worker, as they would after `make demo`
+    os.environ.setdefault(PSEUDONYM_KEY_ENV, DEMO_PSEUDONYM_KEY)
+    return raw, published
+
+
+@pytest.fixture
+def site(published_demo, tmp_path) -> tuple[Path, Path]:
+    """A private copy of the published demo state for one test: (drop-zone, published warehouse)."""
+    raw, published = published_demo
+    shutil.copytree(raw, tmp_path / "raw")
+    (tmp_path / "warehouse").mkdir()
+    shutil.copy(published, tmp_path / "warehouse" / "send.duckdb")
+    return tmp_path / "raw", tmp_path / "warehouse" / "send.duckdb"

@@ -40,10 +40,12 @@ lint: $(STAMP)
 		cd dbt_project && ../$(BIN)/sqlfluff lint models --processes 2; fi
 
 # The suite in TEST_WORKERS pytest-xdist processes (default 2, the project's machines' cores); each
-# worker builds its own shared warehouses once and has its own dbt target folder (tests/conftest.py).
+# worker has its own dbt target folder; the shared warehouses are built once per run (tests/conftest.py).
+# --dist loadfile --no-loadscope-reorder: each module on one worker (its module fixtures built once), handed
+# out in the order of tests/conftest.py's pytest_collection_modifyitems (the longest work first).
 TEST_WORKERS ?= 2
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The DuckDB-Spark parity test on the real data (tests/test_spark_parity.py; needs Java 17).
 test-spark: $(SPARK_STAMP)

@@ -119,12 +119,15 @@ def runs_log(published: Path) -> Path:
 
 def _pause_point(stage: str) -> None:
     """Fault-injection hook for the reliability tests: SEND_REFRESH_PAUSE_AT=<stage> makes the
-    refresh announce the stage in SEND_REFRESH_PAUSE_FILE and sleep, so a test can kill it there."""
+    refresh announce the stage in SEND_REFRESH_PAUSE_FILE and wait there, so a test can kill it there:
+    for SEND_REFRESH_PAUSE_SECONDS (default 30), or until the test removes that file (the run goes on)."""
     if os.environ.get("SEND_REFRESH_PAUSE_AT") == stage:
         marker = os.environ.get("SEND_REFRESH_PAUSE_FILE")
         if marker:
             Path(marker).write_text(stage)
-        time.sleep(float(os.environ.get("SEND_REFRESH_PAUSE_SECONDS", "30")))
+        end = time.monotonic() + float(os.environ.get("SEND_REFRESH_PAUSE_SECONDS", "30"))
+        while time.monotonic() < end and (not marker or Path(marker).exists()):
+            time.sleep(0.05)
 
 
 class RefreshRun:

@@ -39,6 +39,33 @@ from pipelines.ingest.loader import connect_warehouse, ingest_paths  # noqa: E40
 os.environ.setdefault("SEND_SCORECARD_LA", "E08000007")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The order in which `make test` (pytest -n 2 --dist loadfile --no-loadscope-reorder) hands whole
+    modules to its two workers: longest work first, so that the run ends on short modules rather than on
+    one worker finishing a long one alone. A module marked run_first (test_refresh_reliability: the
+    longest, all whole refreshes) first, then the modules with slow tests, then those with a module-scoped
+    fixture, then the rest, each in collection order. A module runs on one worker (loadfile), so its
+    module fixtures are built once. Only in pytest-xdist's workers (a run without -n keeps its order)."""
+    if not hasattr(config, "workerinput"):
+        return
+
+    def rank(item) -> int:
+        if item.get_closest_marker("run_first"):
+            return 0
+        if item.get_closest_marker("slow"):
+            return 1
+        return 2 if any(defs[-1].scope == "module" for defs in item._fixtureinfo.name2fixturedefs.values()) else 3
+
+    modules: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        modules[module] = min(modules.get(module, 3), rank(item))
+    order = {item.nodeid: (modules[item.nodeid.split("::", 1)[0]], index) for index, item in enumerate(items)}
+    items.sort(key=lambda item: order[item.nodeid])
+
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

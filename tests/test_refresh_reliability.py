@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from pipelines.config import dbt_target_dir
 from pipelines.errors import SendScorecardError
 from pipelines.refresh import read_runs, run_refresh
 
-pytestmark = pytest.mark.slow
+# make test hands this module to a worker first (tests/conftest.py): its tests are the suite's longest.
+pytestmark = [pytest.mark.slow, pytest.mark.run_first]
 CLI = [sys.executable, "-m", "pipelines.cli"]
 
 
@@ -357,10 +359,10 @@ def test_ingest_during_a_paused_refresh_waits_or_says_who_holds_the_lock(site, t
     late = elsewhere / "UD_NEETNK_LA_dashboard_2026_final.csv"
     (raw / "national" / "neet" / late.name).rename(late)  # not in the drop-zone: only the ingest loads it
     add_new_file(raw, 2027)  # the refresh has a changed drop-zone to load, so it reaches its pause
-    marker = tmp_path / "paused"
+    marker = tmp_path / "paused"  # the refresh waits at its pause until this file is removed (or 240 s)
     refresh = subprocess.Popen(CLI + ["refresh"], env=env_for(
         raw, published, SEND_REFRESH_PAUSE_AT="dbt", SEND_REFRESH_PAUSE_FILE=str(marker),
-        SEND_REFRESH_PAUSE_SECONDS="15"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        SEND_REFRESH_PAUSE_SECONDS="240"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240
         while not marker.exists():
@@ -373,13 +375,24 @@ def test_ingest_during_a_paused_refresh_waits_or_says_who_holds_the_lock(site, t
         sentence = " ".join(refused.stderr.split())
         assert "Could not start an ingest" in sentence and "(started by cli)" in sentence, sentence
         assert "is still writing to" in sentence and sentence.count(". ") <= 1
-        waited = subprocess.run(CLI + ["ingest", str(late)], env=env_for(raw, published, SEND_LOCK_WAIT_SECONDS="300"),
-                                capture_output=True, text=True)
+        waiting = subprocess.Popen(CLI + ["ingest", str(late)], env=env_for(raw, published, SEND_LOCK_WAIT_SECONDS="300"),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        heard: list[str] = []  # its stderr, read as it comes: the refresh goes on once the ingest says it waits
+        reader = threading.Thread(target=lambda: heard.extend(iter(waiting.stderr.readline, "")), daemon=True)
+        reader.start()
+        while "Waiting for" not in "".join(heard):
+            assert waiting.poll() is None or reader.is_alive(), "".join(heard)
+            assert time.monotonic() < deadline, "the second ingest never said it was waiting"
+            time.sleep(0.05)
+        marker.unlink()  # the refresh goes on to dbt and publish, then the waiting ingest loads
+        waiting.wait(timeout=300)
+        reader.join(timeout=60)
     finally:
+        marker.unlink(missing_ok=True)
         refresh.wait(timeout=300)
     assert refresh.returncode == 0, refresh.stderr.read()
-    assert waited.returncode == 0, waited.stderr
-    assert "Waiting for refresh" in " ".join(waited.stderr.split())
+    assert waiting.returncode == 0, "".join(heard)
+    assert "Waiting for refresh" in " ".join("".join(heard).split())
     con = duckdb.connect(str(published), read_only=True)
     try:
         rows = con.execute("select count(*) from raw.neet_send where source_file = ?", [late.name]).fetchall()[0][0]

@@ -12,7 +12,7 @@ select
                    "cast(count(*) as " ~ dbt.type_string() ~ ")", "' row(s)'"]) }} as problem
 from {{ model }} as child
 left join (
-    select distinct {{ relation.field }} as parent_key from {{ relation.to }}
+    select {{ relation.field }} as parent_key from {{ relation.to }}
 ) as parent
     on child.{{ relation.column }} = parent.parent_key
 where child.{{ relation.column }} is not null and parent.parent_key is null

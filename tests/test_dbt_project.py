@@ -216,7 +216,7 @@ def test_every_check_of_a_model_is_kept_in_its_one_test(manifest):
             own_config.append((model, node["config"]["where"]))
             continue
         assert model not in merged, f"{model} has two model_checks tests"
-        merged[model] = node["test_metadata"]["kwargs"]
+        merged[model] = {k: v for k, v in node["test_metadata"]["kwargs"].items() if k != "model"}
     assert sorted(own_config) == [("fct_kpi_values", "geo_level = 'la'"), ("fct_kpi_values", "is_preferred"),
                                   ("int_kpi_source_values", "is_current")]
     assert merged["dim_la"] == {

@@ -21,6 +21,17 @@
 {%- set text = dbt.type_string() %}
 {%- set branches = [] %}
 {%- set scanned = not_empty or not_null %}
+{#- the columns the checks read, read from the model once (a staging view is computed once, not once
+    per check) when more than one check reads it -#}
+{%- set used = [] %}
+{%- for column in (not_null or []) + (unique or []) + ((unique_combinations or []) | sum(start=[]))
+                  + ((accepted_values or {}).keys() | list) + ((relationships or []) | map(attribute="column") | list) %}
+{%- if column not in used %}{% do used.append(column) %}{% endif %}
+{%- endfor %}
+{%- set scans = (1 if scanned else 0) + (unique or []) | length + (unique_combinations or []) | length
+                + (accepted_values or {}) | length + (relationships or []) | length %}
+{%- set shared = scans > 1 %}
+{%- set rows = "checked_rows" if shared else model %}
 {%- if scanned %}
 {#- the row count and every required column's nulls in one scan -#}
 {%- set counted -%}
@@ -29,7 +40,7 @@
     {%- for column in not_null %},
         sum(case when {{ column }} is null then 1 else 0 end) as null_rows_{{ loop.index }}
     {%- endfor %}
-    from {{ model }}
+    from {{ rows }}
 {%- endset %}
 {%- endif %}
 {%- if not_empty %}
@@ -58,7 +69,7 @@ where null_rows_" ~ loop.index ~ " > 0") %}
     " ~ dbt.concat(["'" ~ sentence ~ "'", "cast(sum(n_rows) as " ~ text ~ ")", "' row(s)'"]) ~ " as problem
 from (
     select " ~ listed ~ ", count(*) as n_rows
-    from " ~ model ~ (("
+    from " ~ rows ~ (("
     where " ~ columns[0] ~ " is not null") if is_unique else "") ~ "
     group by " ~ listed ~ "
     having count(*) > 1
@@ -74,7 +85,7 @@ having count(*) > 0") %}
     " ~ dbt.concat(["'" ~ column ~ " is not one of " ~ listed ~ " on '", "cast(sum(value_rows) as " ~ text ~ ")", "' row(s)'"]) ~ " as problem
 from (
     select " ~ column ~ " as value_field, count(*) as value_rows
-    from " ~ model ~ "
+    from " ~ rows ~ "
     group by " ~ column ~ "
 ) as grouped
 where value_field not in (" ~ literals | join(", ") ~ ")
@@ -86,7 +97,7 @@ having count(*) > 0") %}
     " ~ dbt.concat(["'" ~ relation.column ~ " is not a " ~ relation.field ~ " of " ~ relation.to.identifier ~ " on '",
                     "cast(count(*) as " ~ text ~ ")", "' row(s)'"]) ~ " as problem
 from (
-    select " ~ relation.column ~ " as child_key from " ~ model ~ " where " ~ relation.column ~ " is not null
+    select " ~ relation.column ~ " as child_key from " ~ rows ~ " where " ~ relation.column ~ " is not null
 ) as child
 left join (
     select " ~ relation.field ~ " as parent_key from " ~ relation.to ~ "
@@ -98,10 +109,15 @@ having count(*) > 0") %}
 {%- if not branches %}
 {{ exceptions.raise_compiler_error("model_checks on " ~ model ~ " lists no check") }}
 {%- endif %}
+{%- set ctes = [] %}
+{%- if shared %}
+{%- do ctes.append("checked_rows as (\n    select " ~ (used | join(", ") if used else "*") ~ " from " ~ model ~ "\n)") %}
+{%- endif %}
 {%- if scanned %}
-with counted as (
-{{ counted }}
-)
+{%- do ctes.append("counted as (\n" ~ counted ~ "\n)") %}
+{%- endif %}
+{%- if ctes %}
+with {{ ctes | join(",\n") }}
 {%- endif %}
 {{ branches | join("\nunion all\n") }}
 {% endtest %}

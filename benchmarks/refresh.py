@@ -10,7 +10,8 @@ measured side by side in one run, so every figure is read as a ratio to the floo
    published warehouse (benchmarks/jsna_queries.py: median and p95, in-process and through the CLI).
 
 Each step runs in a fresh Python process (as the CLI and the schedule do), so its wall time includes
-start-up and its peak memory (max RSS) is its own; "with child processes" adds what the processes it
+start-up and the end (a refresh ends as the `send-scorecard` command does: pipelines.console.end_process,
+without the interpreter's 1.5-3 s teardown of the libraries it loaded) and its peak memory (max RSS) is its own; "with child processes" adds what the processes it
 starts (dbt, when the refresh runs it ahead in its own process) hold at the same moment. The machine's
 load average is printed beside the table: on a shared machine compare the ratios, not the seconds.
 Run: .venv/bin/python benchmarks/refresh.py [--keep DIR]
@@ -69,6 +70,8 @@ print(json.dumps({"seconds": time.perf_counter() - started, "stages": summary.st
                   "status": summary.status, "loaded": len(summary.loaded), "skipped": len(summary.skipped),
                   "refused": len(summary.quarantined),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+from pipelines.console import end_process
+end_process(0)  # the process ends as the send-scorecard command's does
 """
 
 

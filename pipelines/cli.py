@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipelines import config
-from pipelines.console import console, friendly_errors, out
+from pipelines.console import console, end_process, friendly_errors, out
 from pipelines.errors import SendScorecardError
 from pipelines.suppression import escape_formulas
 
@@ -269,5 +269,18 @@ from pipelines.quality.report import dq_report  # noqa: E402
 
 main.add_command(dq_report)
 
+
+def run() -> None:
+    """The `send-scorecard` command itself (`main` with its exit status), then `end_process`."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:  # click ends every command so, with the status the command gave
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+    end_process(code)
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -65,3 +65,39 @@ def test_bad_file_fails_the_command_and_says_why(env):
     assert result.exit_code == 1
     assert "requests_received_in_year" in result.output
     assert "could not be loaded" in result.output
+
+
+def test_the_command_ends_at_once_with_its_status_its_output_and_its_exit_callbacks(env, tmp_path):
+    """`send-scorecard` (pipelines.cli:run) skips the interpreter's teardown (end_process), but not what
+    an exit must still do: the command's status, everything it printed, atexit callbacks, threads."""
+    import os
+    import subprocess
+    import sys
+
+    # buffered output, as under cron (this machine may set PYTHONUNBUFFERED): unflushed text would be lost
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    script = tmp_path / "ends.py"
+    script.write_text(
+        "import atexit, sys, threading, time\n"
+        "from pathlib import Path\n"
+        "from pipelines.console import end_process\n"
+        f"done = Path({str(tmp_path / 'thread-done')!r})\n"
+        "threading.Thread(target=lambda: (time.sleep(0.3), done.write_text('yes'))).start()\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+        "sys.stdout.write('no newline yet; ')\n"
+        "end_process(3)\n"
+    )
+    ended = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                           env=buffered)
+    assert (ended.returncode, ended.stdout) == (3, "no newline yet; atexit ran\n"), ended.stderr
+    assert (tmp_path / "thread-done").read_text() == "yes"
+
+    # the command itself, piped as cron and CI run it: a sentence on stderr, exit status 1, no traceback
+    failed = subprocess.run([sys.executable, "-m", "pipelines.cli", "sql", "select * from nowhere.nothing"],
+                            capture_output=True, text=True, timeout=120, env=buffered)
+    assert failed.returncode == 1 and "Error:" in failed.stderr and "Traceback" not in failed.stderr, failed.stderr
+    for command in ("ingest", "status"):
+        done = subprocess.run([sys.executable, "-m", "pipelines.cli", command], capture_output=True, text=True,
+                              timeout=300, env=buffered)
+        assert done.returncode == 0 and "ehcp_timeliness" in done.stdout, done.stderr
+        assert done.stdout.rstrip().endswith("┘"), done.stdout  # the whole table, its last line included

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
 import os
@@ -363,13 +364,33 @@ def refresh_session(raw_dir: Path, published: Path, *, started_by: str, run_id: 
         raise ValueError(f"started_by must be one of {', '.join(STARTERS)}, not {started_by!r}")
     run = RefreshRun(raw_dir, published, started_by=started_by, run_id=run_id, write_reports=write_reports,
                      on_stage=on_stage)
-    with writer_lock(run.published, _lock_holder(started_by, run.run_id), on_wait=on_wait):
+    with writer_lock(run.published, _lock_holder(started_by, run.run_id), on_wait=on_wait), fewer_collections():
         try:
             yield run
         except BaseException as exc:
             run.finish(exc)
             raise
         run.finish()
+
+
+# Python's cyclic garbage collector runs a young collection every 700 new objects and a full one every 100
+# young ones: a cold refresh allocates millions of objects that live until the run ends (dbt's manifest and
+# Jinja, the reports), so the collector ran about 1,500 times in the dbt stage and re-walked the whole heap
+# on each full pass, 1.5-2 CPU s per refresh for next to no garbage (measured with gc.callbacks). During a
+# run it collects every 20,000 new objects instead (peak memory unchanged, 873-880 MB cold); the loader
+# still collects after each file (pipelines/ingest/loader.py).
+REFRESH_GC_THRESHOLD = (20_000, 20, 20)
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """REFRESH_GC_THRESHOLD for the run, the process's own thresholds again after it, however it ends."""
+    before = gc.get_threshold()
+    gc.set_threshold(*REFRESH_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def run_refresh(raw_dir: Path, published: Path, *,

@@ -162,3 +162,45 @@ def test_the_spark_export_has_the_view_and_not_the_parts(tmp_path):
     exported = duckdb.sql(f"select * from read_parquet('{tmp_path}/parquet/raw/ehcp_timeliness/*.parquet') "
                           "order by all").fetchall()
     assert exported == expected
+
+
+def test_remembered_tables_follow_every_create_and_drop(two):
+    """Inside load_log.tables_remembered (as ingest_paths runs) table_exists answers from one listing: after each
+    way a table or view is created, split, dropped or rolled back it answers as the catalog does."""
+    from pipelines.ingest.load_log import table_exists, tables_remembered
+    from pipelines.ingest.long_tables import drop_split
+    from pipelines.quality.gates import ensure_dq_tables
+
+    names = [("raw", "ehcp_timeliness"), (PARTS_SCHEMA, "ehcp_timeliness_rows"),
+             (PARTS_SCHEMA, "ehcp_timeliness_values"), ("dq", "validation_runs"), ("quarantine", "rows")]
+
+    def agree(con) -> set:
+        listed = set(con.execute("select schema_name, table_name from duckdb_tables() union all "
+                                 "select schema_name, view_name from duckdb_views()").fetchall())
+        answers = {n for n in names if table_exists(con, *n)}
+        assert answers == {n for n in names if n in listed}
+        return answers
+
+    plain, split = two
+    with tables_remembered(plain):
+        assert agree(plain) == set()
+        write(plain, SPEC, FILES[0][0], 1, plain=True)  # a plain table
+        assert agree(plain) == {names[0]}
+        write(plain, SPEC, FILES[1][0], 2)  # split on this write
+        assert agree(plain) == set(names[:3])
+        drop_split(plain, "ehcp_timeliness")
+        assert agree(plain) == set()
+        ensure_dq_tables(plain)
+        assert agree(plain) == set(names[3:])
+    with tables_remembered(split):
+        frame = loader.with_lineage(loader.read_source(FILES[0][0], SPEC, split), FILES[0][0],
+                                    dt.datetime(2026, 1, 1, 9), SPEC)
+        assert loader.create_table(split, SPEC, frame)
+        assert agree(split) == set(names[:3])
+        loader.drop_if_empty(split, SPEC)  # what a file that failed after create_table leaves
+        assert agree(split) == set()
+        write(split, SPEC, FILES[0][0], 1, plain=True)
+        split.execute("update raw.ehcp_timeliness set time_period = '1999' "  # two sets of row columns a source row
+                      "where measure = (select min(measure) from raw.ehcp_timeliness)")
+        assert not split_existing(split, "ehcp_timeliness")  # rolled back
+        assert agree(split) == {names[0]}

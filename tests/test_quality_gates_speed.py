@@ -50,6 +50,29 @@ def test_great_expectations_is_imported_only_when_a_file_needs_validating(tmp_pa
     assert _ingest(tmp_path, drop) == "['skipped'] False"  # nothing new: no GX import at all
 
 
+DEFERRED = """
+import sys
+from pipelines.quality import gates
+gates._batch_definition()
+print(sorted(n for n in ("scipy.stats._stats_py", "altair.vegalite") if n in sys.modules))
+from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
+from scipy import stats
+print(round(kl.stats.entropy([0.5, 0.5], [0.9, 0.1]), 6), round(stats.entropy([0.5, 0.5], [0.9, 0.1]), 6),
+      type(sys.modules["scipy.stats"]).__name__, kl.alt.Chart.__module__)
+"""
+
+
+def test_modules_great_expectations_imports_and_the_gate_never_uses_are_imported_on_first_use(tmp_path):
+    """GX's import leaves scipy.stats and altair (its KL-divergence expectation's) unimported, and the first use
+    of either, through GX's own reference or a later import, gets the real module."""
+    script = tmp_path / "deferred.py"
+    script.write_text(DEFERRED)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=PROJECT_ROOT,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-2:] == ["[]", "0.510826 0.510826 module altair.vegalite.v6.api"]
+
+
 def _words(result) -> list[dict]:
     return [{k: v for k, v in vars(o).items()} for o in result.results]
 

@@ -14,6 +14,7 @@ import datetime as dt
 import gc
 import io
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -31,7 +32,14 @@ from pipelines.ingest.ees import (
 )
 from pipelines.ingest.la_reference import bundled_la_reference, read_la_reference
 from pipelines.ingest.lait import read_lait_dictionary, read_lait_indicators, read_lait_la_list
-from pipelines.ingest.load_log import LoadResult, _record, ensure_meta, table_exists
+from pipelines.ingest.load_log import (
+    LoadResult,
+    _record,
+    ensure_meta,
+    table_exists,
+    tables_changed,
+    tables_remembered,
+)
 from pipelines.ingest.local import (
     date_from_file_name,
     read_local_casework,
@@ -101,12 +109,29 @@ def current_only(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return "where not coalesce(is_superseded, false)" if has else ""
 
 
+# While ingest_paths runs in this thread: [con, the LA reference _la_reference last read, or None]
+_REFERENCE = threading.local()
+
+
 def _la_reference(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """The current rows of raw.la_reference, else the bundled list. Inside ingest_paths read once until a file
+    of the LA reference is loaded (load_raw_file) or a caller's on_file runs."""
+    state = getattr(_REFERENCE, "state", None)
+    if state is not None and state[0] is con and state[1] is not None:
+        return state[1]
+    frame = None
     if table_exists(con, "raw", "la_reference"):
         frame = con.sql(f"select * from raw.la_reference {current_only(con, 'la_reference')}").pl()
-        if frame.height:
-            return frame
-    return bundled_la_reference()
+    frame = frame if frame is not None and frame.height else bundled_la_reference()
+    if state is not None and state[0] is con:
+        state[1] = frame
+    return frame
+
+
+def _la_reference_changed(con: duckdb.DuckDBPyConnection) -> None:
+    state = getattr(_REFERENCE, "state", None)
+    if state is not None and state[0] is con:
+        state[1] = None
 
 
 def read_source(raw: RawFile, spec: SourceSpec, con: duckdb.DuckDBPyConnection | None = None,
@@ -202,6 +227,7 @@ def create_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Dat
             create_split(con, spec.table, columns, frame.columns)
         else:
             con.execute(f"create table raw.{spec.table} as select * from {columns}")
+    tables_changed(con)
     return True
 
 
@@ -223,6 +249,7 @@ def drop_if_empty(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
             drop_split(con, spec.table)
         else:
             con.execute(f"drop table raw.{spec.table}")
+            tables_changed(con)
 
 
 LINEAGE_COLUMNS = ("source_file", "file_sha256", "release", "loaded_at", "release_order", "is_superseded")
@@ -435,9 +462,30 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
 
     `on_plan` hears how many files will be read, `on_file` each file's result (for progress bars).
     """
+    _REFERENCE.state, outer = [con, None], getattr(_REFERENCE, "state", None)
+    try:
+        with tables_remembered(con):
+            results, returns = _load_planned(con, list(paths), on_file, on_plan)
+    finally:
+        _REFERENCE.state = outer
+    # No whole-group pass of the marks: each file's transaction marked the figures it carries
+    # (releases.mark_superseded), so the marks commit with the rows they follow from.
+    _checkpoint(con)
+    # SEN2 person-level returns (XML or flat export) load after the other local extracts.
+    expected = expected_la_numbers(scorecard_la()) if returns else None
+    for files in returns:
+        result = load_sen2(con, files, expected_la=expected)
+        results.append(result)
+        if on_file:
+            on_file(result)
+    return results
+
+
+def _load_planned(con: duckdb.DuckDBPyConnection, paths: list[Path], on_file: Callable[[LoadResult], None] | None,
+                  on_plan: Callable[[int], None] | None) -> tuple[list[LoadResult], list]:
+    """ingest_paths' files but the SEN2 returns (returned, to load after them)."""
     ensure_meta(con)
     results = []
-    paths = list(paths)
     planned = plan_files(paths)
     if any(raw is not None and not already_loaded(con, spec, raw) for raw, spec, _ in planned):
         from pipelines.quality.gates import warm_up
@@ -450,6 +498,8 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
     try:
         for raw, spec, failure in planned:
             result = failure or load_raw_file(con, raw, spec, release_columns_added=True)
+            if spec is not None and spec.table == "la_reference":
+                _la_reference_changed(con)
             if failure:
                 _record(con, failure, None, dt.datetime.now())
             elif result.status != "skipped":
@@ -457,16 +507,8 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
             results.append(result)
             if on_file:
                 on_file(result)
+                tables_changed(con)  # whatever the caller did
+                _la_reference_changed(con)
     finally:
         gc.unfreeze()
-    # No whole-group pass of the marks: each file's transaction marked the figures it carries
-    # (releases.mark_superseded), so the marks commit with the rows they follow from.
-    _checkpoint(con)
-    # SEN2 person-level returns (XML or flat export) load after the other local extracts.
-    expected = expected_la_numbers(scorecard_la()) if returns else None
-    for files in returns:
-        result = load_sen2(con, files, expected_la=expected)
-        results.append(result)
-        if on_file:
-            on_file(result)
-    return results
+    return results, returns

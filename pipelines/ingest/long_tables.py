@@ -22,7 +22,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipelines.ingest.load_log import table_exists
+from pipelines.ingest.load_log import table_exists, tables_changed
 
 PARTS_SCHEMA = "raw_parts"
 # The columns that differ between a source row's indicators: they go to the values part.
@@ -67,6 +67,7 @@ def _create_view(con: duckdb.DuckDBPyConnection, table: str, columns: list[str])
     listed = ", ".join(f'{"v" if c in VALUE_COLUMNS else "r"}."{c}"' for c in columns)
     con.execute(f'create or replace view raw."{table}" as select {listed} from {values_part(table)} as v '
                 f'join {rows_part(table)} as r on r.file_id = v.file_id and r.source_row = v.source_row')
+    tables_changed(con)
 
 
 def create_split(con: duckdb.DuckDBPyConnection, table: str, columns: str, names: list[str]) -> None:
@@ -116,6 +117,8 @@ def split_existing(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     except BaseException:
         con.execute("rollback")
         raise
+    finally:
+        tables_changed(con)
     return True
 
 
@@ -175,3 +178,4 @@ def drop_split(con: duckdb.DuckDBPyConnection, table: str) -> None:
     con.execute(f'drop view if exists raw."{table}"')
     con.execute(f"drop table if exists {values_part(table)}")
     con.execute(f"drop table if exists {rows_part(table)}")
+    tables_changed(con)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from pipelines.ingest.load_log import table_exists
+from pipelines.ingest.load_log import schema_tables, table_exists
 from pipelines.ingest.long_tables import row_relation
 from pipelines.ingest.sources import SOURCES, SourceSpec
 
@@ -76,9 +76,7 @@ def group_tables(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> list[Sourc
         spec.release_group and s.release_group == spec.release_group))]
     if len(members) == 1:
         return members if table_exists(con, "raw", spec.table) else []
-    existing = {name for (name,) in con.execute(
-        "select table_name from duckdb_tables() where schema_name = 'raw' union all "
-        "select view_name from duckdb_views() where schema_name = 'raw'").fetchall()}
+    existing = schema_tables(con, "raw")
     return [s for s in members if s.table in existing]
 
 

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib
+import importlib.util
 import json
 import logging
 import math
 import os
+import sys
 import threading
+import types
 import uuid
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -26,6 +30,7 @@ from pathlib import PurePosixPath
 import duckdb
 import polars as pl
 
+from pipelines.ingest.load_log import table_exists, tables_changed
 from pipelines.ingest.sources import SourceSpec
 from pipelines.ingest.values import text_as_categories
 from pipelines.quality.suites import (
@@ -242,9 +247,42 @@ def _batches(prepared: pl.DataFrame, suite: dict, runnable: list[dict], local: d
     return batches
 
 
+class _Deferred(types.ModuleType):
+    """A module that GX imports and the gate never uses, standing in sys.modules until something uses it:
+    the first attribute asked of it imports the real module (which then replaces it in sys.modules) and
+    answers from that."""
+
+    def __getattr__(self, name: str):
+        with _DEFERRED_LOCK:
+            real = self.__dict__.get("_real")
+            if real is None:
+                del sys.modules[self.__name__]
+                real = self.__dict__["_real"] = importlib.import_module(self.__name__)
+        return getattr(real, name)
+
+
+_DEFERRED_LOCK = threading.Lock()
+# GX imports these at its own import for its KL-divergence expectation (charts, scipy.stats.entropy), which no
+# suite uses: about a third of GX's import time (~1 s of CPU), in the ingest's wait for the first file's gate.
+_DEFERRED = ("scipy.stats", "altair")
+
+
+def _defer_imports() -> None:
+    for name in _DEFERRED:
+        if name not in sys.modules:
+            spec = importlib.util.find_spec(name)
+            if spec is None:
+                continue
+            stub = _Deferred(name)
+            stub.__spec__, stub.__file__, stub.__path__ = spec, spec.origin, spec.submodule_search_locations
+            sys.modules[name] = stub
+
+
 def _gx():
-    """great_expectations, imported on first use (it takes ~3 s), quiet and without analytics."""
+    """great_expectations, imported on first use (it takes ~3 s), quiet and without analytics; what it imports
+    and the gate does not use is imported only if something uses it (_DEFERRED)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    _defer_imports()
     import great_expectations as gx
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -618,13 +656,13 @@ def previous_load(con, source: str, file_name: str, sha256: str, compare_with: s
     `latest_period` (a source whose releases are all kept), a release that covers later periods is
     no baseline: an older release loaded after a newer one is smaller by nature, and is kept
     (superseded), while a truncated copy of the newest release is still refused."""
-    if con is None or not _table_exists(con, "meta", "file_loads"):
+    if con is None or not table_exists(con, "meta", "file_loads"):
         return None
     rows = con.execute(
         "select source_file, rows, loaded_at, file_sha256 from meta.file_loads where source = ? "
         "and status = 'loaded' and file_sha256 <> ? and rows > 0 order by loaded_at desc", [source, sha256]
     ).fetchall()
-    if latest_period and _table_exists(con, "raw", source):
+    if latest_period and table_exists(con, "raw", source):
         newer = {r[0] for r in con.execute(
             f"select distinct file_sha256 from raw.{source} where split_part(release_order, '|', 1) > ?",
             [latest_period]).fetchall()}
@@ -641,7 +679,7 @@ def previous_load(con, source: str, file_name: str, sha256: str, compare_with: s
 def la_codes(con) -> tuple[list[str] | None, str]:
     """Every LA code the LA reference knows (combined 'A / B' codes also split), and where it came from."""
     codes: set[str] = set()
-    if con is not None and _table_exists(con, "raw", "la_reference"):
+    if con is not None and table_exists(con, "raw", "la_reference"):
         codes = {r[0] for r in con.execute(
             "select distinct new_la_code from raw.la_reference where new_la_code is not null").fetchall()}
         where = "raw.la_reference"
@@ -656,12 +694,6 @@ def la_codes(con) -> tuple[list[str] | None, str]:
         return None, "not checked: no LA reference is loaded yet (load la_lookup.csv first)"
     codes |= {part.strip() for code in codes for part in code.split("/")}
     return sorted(codes), where
-
-
-def _table_exists(con, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-    ).fetchall()[0][0])
 
 
 # --- turning GX results into words ---------------------------------------------------------------------
@@ -864,9 +896,16 @@ DDL = (
 )
 
 
+DQ_TABLES = (("dq", "validation_runs"), ("dq", "expectation_results"), ("quarantine", "files"),
+             ("quarantine", "rows"))
+
+
 def ensure_dq_tables(con: duckdb.DuckDBPyConnection) -> None:
+    if all(table_exists(con, schema, table) for schema, table in DQ_TABLES):
+        return
     for statement in DDL:
         con.execute(statement).fetchall()
+    tables_changed(con)
 
 
 def record_result(con: duckdb.DuckDBPyConnection, result: GateResult, frame: pl.DataFrame) -> None:

@@ -50,8 +50,8 @@ class NodeResult:
     seconds: float
     message: str = ""
     failures: int | None = None
-    # a failed data test's own words: the `problem` column of its failing rows (not_null_columns,
-    # not_empty), e.g. "period_key is null on 3 row(s)"; empty when the test returns no such column
+    # a failed data test's own words: the `problem` column of its failing rows (model_checks: one per
+    # broken check), e.g. "period_key is null on 3 row(s)"; empty when the test returns no such column
     problems: list[str] = field(default_factory=list)
 
 

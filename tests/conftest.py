@@ -3,7 +3,8 @@
 Building a warehouse (ingest + dbt build) is the slowest thing the suite does, so each kind is built
 once per test run here and shared: `real_warehouse` (the DfE files ingested), `real_built` (that,
 built with dbt), `demo_built` (the demo data, seed 20241, ingested and built) and `published_demo` (the
-demo data, seed 7, published by a refresh; the refresh tests copy it with `site`). Under pytest-xdist
+demo data, seed 7, published by a cold refresh, which ran every unit test; the refresh tests copy it with
+`site`, and the unit-test record test goes on from that refresh's record). Under pytest-xdist
 the first worker to ask builds it and the others copy it (built_once_per_run). Tests that change a
 warehouse copy it first.
 """
@@ -11,13 +12,14 @@ warehouse copy it first.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pickle
 import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import pytest
 
@@ -170,33 +172,95 @@ def _build_demo(tmp_path_factory) -> tuple[Path, RunSummary]:
     return built_once_per_run(tmp_path_factory, "demo_built", build)
 
 
+class ColdRefresh(NamedTuple):
+    """What the published demo's cold refresh ran (no record of the unit tests passing on this install),
+    and the record of the unit tests passing it left (dbt_runner.UnitTestRecord's file), for
+    tests/test_refresh_doors.py's unit-test record test to go on from."""
+
+    dbt: str  # its dbt sentence, as in the run record
+    unit_tests: set[str]  # every unit test of the project
+    ran: set[str]  # the unit tests that ran and passed
+    built: set[str]  # the models it built
+    record: Path
+
+
+class PublishedDemo(NamedTuple):
+    """conftest's published demo: its drop-zone, the warehouse the cold refresh published, and that refresh."""
+
+    raw: Path
+    published: Path
+    cold: ColdRefresh
+
+
 @pytest.fixture(scope="session")
-def published_demo(tmp_path_factory) -> tuple[Path, Path]:
+def published_demo(tmp_path_factory) -> PublishedDemo:
     """A drop-zone with the demo data (seed 7, local extracts included) and a warehouse published from it
-    by one refresh, once per run: (drop-zone, published warehouse). Tests change only their copy (`site`)."""
+    by one cold refresh, once per run: (drop-zone, published warehouse, what the refresh ran). Tests change
+    only their copy (`site`). The refresh runs every unit test (this install's record of them passing is
+    set aside meanwhile) and its record is added to each worker's, as on the install that published it."""
     from demo.generate import generate_demo
     from demo.local import DEMO_PSEUDONYM_KEY
+    from pipelines.config import dbt_target_dir
+    from pipelines.dbt_runner import UnitTestRecord
     from pipelines.ingest.pseudonymise import PSEUDONYM_KEY_ENV
-    from pipelines.refresh import run_refresh
+    from pipelines.refresh import refresh_session
 
-    def build(published: Path) -> Path:
+    def build(published: Path) -> tuple[Path, ColdRefresh]:
         raw = published.parent / "raw"
         shutil.rmtree(raw, ignore_errors=True)
         generate_demo(raw, seed=7)
-        run_refresh(raw, published, write_reports=None)
-        return raw
+        record = dbt_target_dir() / UnitTestRecord.FILE
+        kept = record.read_bytes() if record.exists() else None
+        record.unlink(missing_ok=True)
+        try:  # run_refresh(raw, published, write_reports=None)'s stages, keeping what dbt ran
+            with refresh_session(raw, published, started_by="cli", write_reports=None) as run:
+                assert not run.check_unchanged()
+                run.warm_dbt()
+                run.ingest()
+                summary = run.dbt()
+                run.publish()
+                run.reports()
+            cold = published.parent / UnitTestRecord.FILE
+            shutil.copyfile(record, cold)
+        finally:
+            if kept is not None:
+                _add_unit_test_passes(record, kept)
+        return raw, ColdRefresh(
+            dbt=run.summary.dbt, unit_tests=set(json.loads(summary.manifest)["unit_tests"]),
+            ran={r.unique_id for r in summary.results if r.resource_type == "unit_test" and r.status == "pass"},
+            built={r.name for r in summary.results if r.resource_type == "model"}, record=cold)
 
-    published, raw = built_once_per_run(tmp_path_factory, "published_demo", build)
+    published, (raw, cold) = built_once_per_run(tmp_path_factory, "published_demo", build)
     # the key the demo's local extracts were loaded with (generate_demo sets it in the worker that built them):
     # the refreshes of a copy load with it in every worker, as they would after `make demo`
     os.environ.setdefault(PSEUDONYM_KEY_ENV, DEMO_PSEUDONYM_KEY)
-    return raw, published
+    _add_unit_test_passes(dbt_target_dir() / UnitTestRecord.FILE, cold.record.read_bytes())
+    return PublishedDemo(raw, published, cold)
+
+
+def _add_unit_test_passes(record: Path, passes: bytes) -> None:
+    """The passes of another record of dbt's unit tests (dbt_runner.UnitTestRecord's file) added to
+    `record`'s: one per key, the newest first, as many as it keeps."""
+    from pipelines.dbt_runner import UnitTestRecord
+
+    def read(data: bytes) -> list[dict]:
+        try:
+            return [p for p in json.loads(data)["passes"] if isinstance(p, dict)]
+        except (ValueError, KeyError, TypeError):
+            return []
+
+    newest: dict[str, dict] = {}
+    for entry in sorted([*read(passes), *(read(record.read_bytes()) if record.exists() else [])],
+                        key=lambda p: str(p.get("passed_at")), reverse=True):
+        newest.setdefault(str(entry.get("key")), entry)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"passes": list(newest.values())[:UnitTestRecord.KEPT]}, indent=1))
 
 
 @pytest.fixture
 def site(published_demo, tmp_path) -> tuple[Path, Path]:
     """A private copy of the published demo state for one test: (drop-zone, published warehouse)."""
-    raw, published = published_demo
+    raw, published, _ = published_demo
     shutil.copytree(raw, tmp_path / "raw")
     (tmp_path / "warehouse").mkdir()
     shutil.copy(published, tmp_path / "warehouse" / "send.duckdb")

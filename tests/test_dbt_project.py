@@ -35,7 +35,7 @@ def test_dbt_build_passes_models_tests_and_unit_tests(demo_build):
     assert summary.success, summary.sentence()
     assert not summary.failed, summary.sentence()
     assert summary.count("model") >= 30
-    assert summary.count("test") >= 140  # 226 checks: a model's not-null, accepted-values and reference checks are one test each
+    assert summary.count("test") >= 60  # 226 checks: a model's column checks are one model_checks test
     assert summary.count("unit_test") >= 10
     assert all(r.status == "pass" for r in summary.results if r.resource_type == "unit_test")
 
@@ -147,25 +147,24 @@ def changed_copy(demo_build, tmp_path) -> Iterator[tuple[Path, duckdb.DuckDBPyCo
 
 
 def test_a_null_in_one_of_a_models_required_columns_fails_naming_the_model_and_column(demo_build, tmp_path):
-    # the required (not null) columns of a model are one not_null_columns test, not one test each: a
-    # null in one of them still fails the build, and the message names the model, column and rows
+    # the checks of a model are one model_checks test, not one test each: a null in one of its
+    # required columns still fails the build, and the message names the model, column and rows
     with changed_copy(demo_build, tmp_path) as (warehouse, con):
         con.execute("update raw.la_reference set la_name = null "
                     "where new_la_code in (select new_la_code from raw.la_reference order by new_la_code limit 2)")
     with pytest.raises(DbtBuildError) as caught:
         dbt_build(warehouse, select="stg_reference__local_authorities dim_la")
     message = str(caught.value)
-    assert message.startswith("dbt build failed: test not_null_columns_dim_la_"), message
+    assert message.startswith("dbt build failed: test model_checks_dim_la_"), message
     assert "(dim_la: la_name is null on 2 row(s))" in message and "\n" not in message
     [failed] = caught.value.summary.failed
     assert failed.problems == ["dim_la: la_name is null on 2 row(s)"]
 
 
-def test_a_value_outside_the_accepted_ones_and_a_broken_reference_fail_naming_model_column_and_rows(
-        demo_build, tmp_path):
-    # a model's accepted values and its references are one test each per model
-    # (accepted_values_columns, relationships_columns): a bad row still fails, and the message names
-    # the model, the column and how many rows, never a value
+def test_every_kind_of_check_in_a_models_one_test_fails_naming_model_column_and_rows(demo_build, tmp_path):
+    # accepted values, references, uniqueness (of a column and of a combination of columns) and
+    # rows at all are checked in the model's one model_checks test: a bad row still fails, and the
+    # message names the model, the column(s) and how many rows, never a value
     from pipelines.dbt_runner import _invoke
 
     with changed_copy(demo_build, tmp_path) as (warehouse, con):
@@ -173,60 +172,72 @@ def test_a_value_outside_the_accepted_ones_and_a_broken_reference_fail_naming_mo
                     "(select la_code from staging.stg_reference__local_authorities order by la_code limit 3)")
         outside = con.execute("select count(*) from staging.stg_reference__local_authorities "
                               "where status not in ('live', 'terminated')").fetchone()[0]
+        con.execute("insert into marts.dim_period select * from marts.dim_period order by period_key limit 2")
+        con.execute("insert into marts.fct_scorecard select * from marts.fct_scorecard order by la_code, kpi_id limit 3")
+        con.execute("delete from marts.fct_scorecard_summary")
         gone = [k for (k,) in con.execute("select distinct kpi_id from marts.fct_kpi_values order by 1 limit 2").fetchall()]
-        unmatched = con.execute("select count(*) from marts.fct_kpi_values where kpi_id in (?, ?)", gone).fetchone()[0]
+        unmatched = {model: con.execute(f"select count(*) from marts.{model} where kpi_id in (?, ?)", gone).fetchone()[0]
+                     for model in ("fct_kpi_values", "fct_kpi_benchmarks", "fct_scorecard")}
         con.execute("delete from marts.dim_kpi where kpi_id in (?, ?)", gone)
-    assert outside >= 3 and unmatched > 0
+    assert outside >= 3 and all(unmatched.values())
     with pytest.raises(DbtBuildError) as caught:  # the tests alone, on the tables as changed above
-        _invoke("test", ["--select", "stg_reference__local_authorities,test_name:accepted_values_columns "
-                                     "fct_kpi_values,test_name:relationships_columns"], warehouse)
+        _invoke("test", ["--select", " ".join(f"{model},test_name:model_checks" for model in (
+            "stg_reference__local_authorities", "fct_kpi_values", "dim_period", "fct_scorecard",
+            "fct_scorecard_summary"))], warehouse)
     message = str(caught.value)
     assert message.startswith("dbt test failed: test "), message
+    # a test that breaks several checks names each: "(fct_scorecard: the combination ...; fct_scorecard: kpi_id ...)"
     assert f"(stg_reference__local_authorities: status is not one of live, terminated on {outside} row(s))" in message
-    assert f"(fct_kpi_values: kpi_id is not a kpi_id of dim_kpi on {unmatched} row(s))" in message
-    assert "closed" not in message and gone[0] not in message and "\n" not in message
+    assert "(dim_period: period_key is not unique on 4 row(s))" in message
+    assert "(fct_scorecard_summary: the table is empty)" in message
+    assert "closed" not in message and gone[0] not in message and gone[1] not in message and "\n" not in message
     assert sorted(p for r in caught.value.summary.failed for p in r.problems) == [
-        f"fct_kpi_values: kpi_id is not a kpi_id of dim_kpi on {unmatched} row(s)",
+        "dim_period: period_key is not unique on 4 row(s)",
+        # a test that reads dim_kpi is selected with it: every model whose kpi_id lost its KPI says so
+        f"fct_kpi_benchmarks: kpi_id is not a kpi_id of dim_kpi on {unmatched['fct_kpi_benchmarks']} row(s)",
+        f"fct_kpi_values: kpi_id is not a kpi_id of dim_kpi on {unmatched['fct_kpi_values']} row(s)",
+        f"fct_scorecard: kpi_id is not a kpi_id of dim_kpi on {unmatched['fct_scorecard']} row(s)",
+        "fct_scorecard: the combination reporting_date, la_code, kpi_id is not unique on 6 row(s)",
+        "fct_scorecard_summary: the table is empty",
         f"stg_reference__local_authorities: status is not one of live, terminated on {outside} row(s)"]
 
 
-def test_accepted_values_and_references_are_kept_in_one_test_per_model_and_kind(manifest):
-    # every accepted_values and relationships check is in a model's one accepted_values_columns or
-    # relationships_columns test, except a check with a config of its own (a `where`)
-    kinds: dict[tuple[str, str], dict] = {}
+def test_every_check_of_a_model_is_kept_in_its_one_test(manifest):
+    # a model's (or seed's) checks are one model_checks test, except a check with a config of its own
+    # (a `where`): no model keeps a test per column or per kind, which would cost a dbt node each
+    merged: dict[str, dict] = {}
+    own_config = []
     for node in manifest["nodes"].values():
-        metadata = node.get("test_metadata") or {}
-        if metadata.get("name") in ("accepted_values", "relationships"):
-            assert node["config"].get("where"), node["unique_id"]
-        if metadata.get("name") in ("accepted_values_columns", "relationships_columns"):
-            key = (metadata["name"], node["attached_node"].split(".")[-1])
-            assert key not in kinds, f"{key} twice"
-            kinds[key] = metadata["kwargs"]
-    assert kinds[("accepted_values_columns", "dim_kpi")]["columns"] == {
+        if node["resource_type"] != "test" or not node.get("test_metadata"):
+            continue
+        assert node["test_metadata"]["name"] == "model_checks", node["unique_id"]
+        model = node["attached_node"].split(".")[-1]
+        if node["config"].get("where"):
+            own_config.append((model, node["config"]["where"]))
+            continue
+        assert model not in merged, f"{model} has two model_checks tests"
+        merged[model] = {k: v for k, v in node["test_metadata"]["kwargs"].items() if k != "model"}
+    assert sorted(own_config) == [("fct_kpi_values", "geo_level = 'la'"), ("fct_kpi_values", "is_preferred"),
+                                  ("int_kpi_source_values", "is_current")]
+    assert merged["dim_la"] == {
+        "not_empty": True, "unique": ["la_code"], "not_null": ["la_code", "current_la_code", "la_name"],
+        "accepted_values": {"status": ["live", "terminated"]},
+        "relationships": [{"column": "current_la_code", "to": "ref('dim_la')", "field": "la_code"}]}
+    assert merged["dim_kpi"]["accepted_values"] == {
         "family": ["S", "E", "P", "L"], "unit": ["count", "percent", "score", "rate"],
         "polarity": ["High", "Low", "Context"]}
-    assert kinds[("relationships_columns", "fct_kpi_values")]["relations"] == [
+    assert merged["fct_kpi_values"]["relationships"] == [
         {"column": "kpi_id", "to": "ref('dim_kpi')", "field": "kpi_id"},
         {"column": "period_key", "to": "ref('dim_period')", "field": "period_key"}]
-    assert sum(len(k["columns"]) for (name, _), k in kinds.items() if name == "accepted_values_columns") == 32
-    assert sum(len(k["relations"]) for (name, _), k in kinds.items() if name == "relationships_columns") == 26
-
-
-def test_every_not_null_column_check_is_kept_in_one_test_per_model(manifest):
-    # one not_null_columns test per model or seed that lists its required columns; no column keeps a
-    # not_null test of its own (which would run the same check twice)
-    merged: dict[str, list[str]] = {}
-    for node in manifest["nodes"].values():
-        name = (node.get("test_metadata") or {}).get("name")
-        assert name != "not_null", node["unique_id"]
-        if name == "not_null_columns":
-            model = node["attached_node"].split(".")[-1]
-            assert model not in merged, f"{model} has two not_null_columns tests"
-            merged[model] = node["test_metadata"]["kwargs"]["columns"]
-    assert merged["dim_la"] == ["la_code", "current_la_code", "la_name"]
-    assert {"geo_level", "geo_code", "kpi_id", "period_key", "value_status"} <= set(merged["fct_kpi_values"])
-    assert sum(len(columns) for columns in merged.values()) >= 103  # as many columns as the per-column tests had
-    for model, columns in merged.items():
+    assert {"geo_level", "geo_code", "kpi_id", "period_key", "value_status"} <= set(merged["fct_kpi_values"]["not_null"])
+    counts = {kind: sum(len(k.get(kind) or []) for k in merged.values())
+              for kind in ("not_null", "unique", "unique_combinations", "accepted_values", "relationships")}
+    # as many checks as the tests per column and kind had: 226 with the 7 singular tests
+    assert counts == {"not_null": 103, "unique": 13, "unique_combinations": 35, "accepted_values": 32,
+                      "relationships": 26}
+    assert sum(bool(k.get("not_empty")) for k in merged.values()) == 7
+    for model, kwargs in merged.items():
         node = next(n for n in [*manifest["nodes"].values()] if n["name"] == model and n["resource_type"] in
                     ("model", "seed"))
-        assert set(columns) <= set(node["columns"]), f"{model}: {set(columns) - set(node['columns'])}"
+        named = {*(kwargs.get("not_null") or []), *(kwargs.get("unique") or []), *(kwargs.get("accepted_values") or {})}
+        assert named <= set(node["columns"]), f"{model}: {named - set(node['columns'])}"

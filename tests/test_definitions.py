@@ -110,28 +110,28 @@ def test_sensor_state_is_what_the_published_warehouse_has_seen(tmp_path, monkeyp
 
 
 def test_dbt_data_tests_are_asset_checks_of_their_model_in_plain_words():
-    # dagster-dbt makes each dbt test an asset check of its model: a model's required columns are one
-    # check that names every column, and so are its accepted values and its references to other
-    # models (one check per model and kind); the other tests stay one check each
+    # dagster-dbt makes each dbt test an asset check of its model: a model's checks are one
+    # model_checks test, so one asset check that names each of them; a check with a `where` of its own
+    # is a check of its own that says which rows it checks
     graph = defs.get_repository_def().asset_graph
     checks: dict[str, dict[str, str]] = {}
     for key in graph.asset_check_keys:
         spec = graph.get_check_spec(key)
         checks.setdefault(key.asset_key.to_user_string(), {})[key.name] = spec.description
-    dim_la = checks["marts/dim_la"]
-    [required] = [d for name, d in dim_la.items() if name.startswith("not_null_columns_")]
-    assert required == "Every row of dim_la fills in la_code, current_la_code, la_name"
-    assert any(name.startswith("unique_dim_la_la_code") for name in dim_la)
-    [references] = [d for name, d in dim_la.items() if name.startswith("relationships_columns_dim_la")]
-    assert references == "Every current_la_code in dim_la is a la_code of dim_la"
-    [accepted] = [d for name, d in checks["marts/dim_kpi"].items() if name.startswith("accepted_values_columns_")]
-    assert accepted == ("In dim_kpi, family is one of: S, E, P, L; unit is one of: count, percent, score, rate; "
-                        "polarity is one of: High, Low, Context")
-    [references] = [d for name, d in checks["marts/fct_kpi_values"].items()
-                    if name.startswith("relationships_columns_")]
-    assert references == ("Every kpi_id in fct_kpi_values is a kpi_id of dim_kpi; "
-                          "every period_key in fct_kpi_values is a period_key of dim_period")
-    single = [name for model in checks.values() for name in model
-              if name.startswith(("accepted_values_", "relationships_")) and "_columns_" not in name]
-    assert len(single) == 1 and single[0].startswith("relationships_fct_kpi_values_geo_code")  # it has a `where`
-    assert any(name.startswith("not_null_columns_") for name in checks["marts/fct_kpi_values"])
+    [dim_la] = checks["marts/dim_la"].items()
+    assert dim_la[0].startswith("model_checks_dim_la")
+    assert dim_la[1] == ("In dim_la: the table has rows; no two rows share a la_code; every row fills in la_code, "
+                         "current_la_code, la_name; status is one of: live, terminated; "
+                         "every current_la_code is a la_code of dim_la")
+    [dim_kpi] = checks["marts/dim_kpi"].values()
+    assert ("family is one of: S, E, P, L; unit is one of: count, percent, score, rate; "
+            "polarity is one of: High, Low, Context") in dim_kpi
+    facts = sorted(checks["marts/fct_kpi_values"].values())
+    assert len(facts) == 3
+    assert facts[2].endswith("every kpi_id is a kpi_id of dim_kpi; every period_key is a period_key of dim_period")
+    assert facts[0] == "In fct_kpi_values: every geo_code is a la_code of dim_la (rows where geo_level = 'la')"
+    assert facts[1] == ("In fct_kpi_values: no two rows share the same geo_level, geo_code, kpi_id, period_key "
+                        "(rows where is_preferred)")
+    assert any(key.startswith("reference/") for key in checks)  # seeds' checks too
+    singular = [name for model in checks.values() for name in model if name.startswith("assert_")]
+    assert singular  # the arithmetic tests of tests/ stay checks of their own

@@ -181,31 +181,33 @@ def test_one_changed_local_file_rebuilds_only_what_depends_on_it_with_the_same_r
     assert marts(published) == marts(full)
 
 
-def test_unit_tests_run_again_only_when_what_they_check_changed(site, tmp_path, monkeypatch):
+def test_unit_tests_run_again_only_when_what_they_check_changed(published_demo, site, tmp_path, monkeypatch):
     """dbt's unit tests check the project's SQL on fixed rows, not the data: the refresh runs them all
     when the project (or code, the settings dbt reads, the types of the relations they are typed by)
     changed since they all passed on this install, else leaves them out and says so. A cold refresh and
-    the incremental refresh after it agree; a changed model's unit tests run again. (A copy of the dbt
-    project and a target folder of this test's own, so the model can be changed; dbt builds in this process.)"""
+    the incremental refresh after it agree; a changed model's unit tests run again. (The cold refresh is
+    conftest's published demo's, on an install with no record of them passing; then a copy of the dbt project
+    and a target folder of this test's own holding that refresh's record, so the model can be changed; dbt
+    builds in this process.)"""
     from pipelines import dbt_runner, refresh_state
     from pipelines.dbt_runner import UnitTestRecord
     from pipelines.refresh import refresh_session
 
-    raw, _ = site
-    published = tmp_path / "cold" / "send.duckdb"  # an empty warehouse: the first refresh is cold
+    raw, published = site  # a copy of the warehouse the cold refresh published
     project = tmp_path / "dbt_project"
     shutil.copytree(refresh_state.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     for module in (dbt_runner, refresh_state):
         monkeypatch.setattr(module, "DBT_PROJECT_DIR", project)
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    (tmp_path / "target").mkdir()
+    shutil.copyfile(published_demo.cold.record, tmp_path / "target" / UnitTestRecord.FILE)
     visits = sorted((raw / "local").glob("local_offer_visits_*.csv"))[-1]
 
-    def refresh(local_change: bool = True):
-        if local_change:
-            header, first, *rest = visits.read_text().splitlines(keepends=True)
-            fields = first.split(",")
-            fields[2] = str(int(fields[2]) + 1)
-            visits.write_text("".join([header, ",".join(fields), *rest]))
+    def refresh():  # one local file changed
+        header, first, *rest = visits.read_text().splitlines(keepends=True)
+        fields = first.split(",")
+        fields[2] = str(int(fields[2]) + 1)
+        visits.write_text("".join([header, ",".join(fields), *rest]))
         with refresh_session(raw, published, started_by="cli", write_reports=None) as run:  # the stages, as run_refresh
             assert not run.check_unchanged()
             run.ingest()
@@ -217,9 +219,10 @@ def test_unit_tests_run_again_only_when_what_they_check_changed(site, tmp_path, 
         return run.summary, summary, ran, every, built
 
     # a cold refresh, no record on this install: every unit test runs, after the build
-    refreshed, summary, ran, every, built = refresh(local_change=False)
-    assert len(every) >= 10 and ran == every and "int_kpi_values__s" in built, summary.sentence()
-    assert f"{len(every)} unit tests" in refreshed.dbt and "skipped" not in refreshed.dbt
+    cold = published_demo.cold
+    every, ran, built = cold.unit_tests, cold.ran, cold.built
+    assert len(every) >= 10 and ran == every and "int_kpi_values__s" in built, cold.dbt
+    assert f"{len(every)} unit tests" in cold.dbt and "skipped" not in cold.dbt
     # the incremental refresh after it (one local file changed): nothing they check changed, so they
     # are left out, and the output and run record say so
     refreshed, summary, ran, every, built = refresh()

@@ -43,9 +43,23 @@ def _ref_name(to: object) -> str:
     return str(to or "").replace("ref('", "").replace("')", "")
 
 
+def _model_checks(model: str, kwargs: Mapping[str, Any]) -> str:
+    """A model_checks test (dbt_project/macros/tests/model_checks.sql) in words: each of its checks."""
+    parts = ["the table has rows"] if kwargs.get("not_empty") else []
+    parts += [f"no two rows share a {column}" for column in kwargs.get("unique") or []]
+    parts += [f"no two rows share the same {_listed(columns)}" for columns in kwargs.get("unique_combinations") or []]
+    if kwargs.get("not_null"):
+        parts.append(f"every row fills in {_listed(kwargs['not_null'])}")
+    parts += [f"{column} is one of: {_listed(values)}" for column, values in (kwargs.get("accepted_values") or {}).items()]
+    parts += [f"every {r.get('column')} is a {r.get('field')} of {_ref_name(r.get('to'))}"
+              for r in kwargs.get("relationships") or []]
+    return f"In {model}: " + "; ".join(parts)
+
+
 def test_description(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> str:
     """A dbt test in plain words: its own YAML description when it has one, else what the generic
-    test checks with the column's YAML description, else a singular test's leading comment."""
+    test checks with the column's YAML description, else a singular test's leading comment. A test
+    with a `where` of its own says which rows it checks."""
     if (test.get("description") or "").strip():
         return test["description"].strip()
     if (test.get("meta") or {}).get("description"):
@@ -57,25 +71,17 @@ def test_description(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> st
     column = kwargs.get("column_name") or test.get("column_name") or ""
     about = ((parent.get("columns") or {}).get(column) or {}).get("description", "").strip()
     named = f"{column} ({about.rstrip('.')})" if about else column
-    to = _ref_name(kwargs.get("to", ""))
-    accepted = kwargs.get("columns") if isinstance(kwargs.get("columns"), dict) else {}  # accepted_values_columns
-    templates = {
-        "not_null": f"{named} is filled in on every row of {model}",
-        "not_null_columns": f"Every row of {model} fills in {_listed(kwargs.get('columns', []))}",
-        "unique": f"No two rows of {model} share a {named}",
-        "accepted_values": f"{named} in {model} is one of: {_listed(kwargs.get('values', []))}",
-        "relationships": f"Every {named} in {model} is a {kwargs.get('field')} of {to}",
-        "unique_combination_of_columns":
-            f"No two rows of {model} share the same {_listed(kwargs.get('combination_of_columns', []))}",
-        "not_empty": f"{model} has rows",
-        "accepted_values_columns": f"In {model}, " + "; ".join(
-            f"{name} is one of: {_listed(values)}" for name, values in accepted.items()),
-        "relationships_columns": "; ".join(
-            f"{'Every' if i == 0 else 'every'} {r.get('column')} in {model} is a {r.get('field')} of "
-            f"{_ref_name(r.get('to'))}" for i, r in enumerate(kwargs.get("relations") or [])),
+    where = (test.get("config") or {}).get("where")
+    rows = f" (rows where {where})" if where else ""
+    templates = {  # dbt's own generic tests, and the project's one test per model
+        "not_null": lambda: f"{named} is filled in on every row of {model}",
+        "unique": lambda: f"No two rows of {model} share a {named}",
+        "accepted_values": lambda: f"{named} in {model} is one of: {_listed(kwargs.get('values', []))}",
+        "relationships": lambda: f"Every {named} in {model} is a {kwargs.get('field')} of {_ref_name(kwargs.get('to'))}",
+        "model_checks": lambda: _model_checks(model, kwargs),
     }
     if metadata.get("name") in templates:
-        return templates[metadata["name"]]
+        return templates[metadata["name"]]() + rows
     comment = []
     for line in (test.get("raw_code") or "").splitlines():
         if not line.startswith("--"):

@@ -196,15 +196,19 @@ def unseen_columns(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.D
     source's first file."""
     if not table_exists(con, "raw", spec.table):
         return []
-    existing = {name for (name,) in con.execute(
-        "select column_name from duckdb_columns() where schema_name = 'raw' and table_name = ?",
-        [spec.table]).fetchall()}
+    existing = _column_names(con, spec.table)
     unseen = [c for c in frame.columns if c not in existing]
     if "measure" in frame.columns and "measure" in existing:
         measures = values_part(spec.table) if is_split(con, spec.table) else f"raw.{spec.table}"
         known = {m for (m,) in con.execute(f"select distinct measure from {measures}").fetchall()}
         unseen += sorted(m for m in frame["measure"].drop_nulls().unique().to_list() if m not in known)
     return unseen
+
+
+def _column_names(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """The columns of raw.<table> (a table or a view), as an empty select of it describes them: a bind and no
+    scan, about a fifth of the time of a duckdb_columns() query."""
+    return {d[0] for d in con.execute(f'select * from raw."{table}" limit 0').description}
 
 
 def create_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.DataFrame) -> bool:
@@ -273,9 +277,7 @@ def write_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.Data
                                     "has source rows whose geography or filters differ between their indicators")
     con.register("incoming", frame.drop(lineage).to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
-        existing = {r[0] for r in con.execute(
-            "select column_name from duckdb_columns() where schema_name = 'raw' and table_name = ?",
-            [spec.table]).fetchall()}
+        existing = _column_names(con, spec.table)
         new = [c for c in frame.columns if c not in existing]
         if new:
             with _columns_of(con, frame) as columns:

@@ -896,8 +896,8 @@ DDL = (
 )
 
 
-DQ_TABLES = (("dq", "validation_runs"), ("dq", "expectation_results"), ("quarantine", "files"),
-             ("quarantine", "rows"))
+# (schema, table) of each table DDL creates, read from its statements
+DQ_TABLES = tuple(tuple(statement.split()[5].split(".")) for statement in DDL if statement.startswith("create table"))
 
 
 def ensure_dq_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -489,7 +489,7 @@ def _with_folder_release(raw: RawFile, root: Path, path: Path) -> RawFile:
 
 
 def _free_file_garbage() -> None:
-    """Free what a file's gate left in reference cycles, before the next file's gate starts: the
+    """Free what a file's gate left in reference cycles, once it has run (in the gate thread): the
     exceptions the gate's libraries catch keep the stack frames that hold the file's data frames
     (hundreds of MB for a big file) until Python's cyclic collector runs, which it seldom does, so
     a cold refresh held several files' frames at once. What survives is frozen (until the end of the
@@ -558,11 +558,9 @@ def _load_planned(con: duckdb.DuckDBPyConnection, paths: list[Path], on_file: Ca
                 early = (_read_file(con, following[0], following[1]) if following[2] is None
                          and following[1] is not None and _reads_ahead(spec, following[1]) else None)
                 result = read.result
-                if gate is not None:
-                    checked = gate.result()
-                    _free_file_garbage()  # while the gate thread is idle
+                checked = gate.result() if gate is not None else None
                 started = gates.start(early) if early is not None else None  # gated while this file is written
-                if gate is not None:
+                if checked is not None:
                     result = _write_file(con, read, checked)
                 if spec.table == "la_reference":
                     _la_reference_changed(con)
@@ -603,8 +601,13 @@ class _GateThread:
         if self._pool is None:
             self._cursor = self._con.cursor()
             self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="quality-gate")
-        return read, self._pool.submit(validate_frame, self._cursor, read.spec, read.frame, read.raw.name,
-                                       read.raw.sha256)
+        return read, self._pool.submit(self._gate, validate_frame, read)
+
+    def _gate(self, validate_frame, read: _ReadFile):
+        try:
+            return validate_frame(self._cursor, read.spec, read.frame, read.raw.name, read.raw.sha256)
+        finally:
+            _free_file_garbage()
 
     def close(self) -> None:
         """Wait for the gate that runs, if any (one queued behind it is cancelled), and close the cursor."""

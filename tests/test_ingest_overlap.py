@@ -67,16 +67,19 @@ def planned_files():
     return [(RawFile(name=name, data=name.encode()), SOURCES_BY_TABLE[table], None) for name, table in files]
 
 
-def run(monkeypatch, planned, recorder: Recorder) -> list[LoadResult]:
+def patch(monkeypatch, planned, recorder: Recorder) -> None:
     monkeypatch.setattr(loader, "plan_files", lambda paths: planned)
     monkeypatch.setattr(loader, "sen2_inputs", lambda paths: [])
     monkeypatch.setattr(loader, "_read_file", recorder.read)
     monkeypatch.setattr(loader, "_write_file", recorder.write)
     monkeypatch.setattr(gates, "validate_frame", recorder.gate)
     monkeypatch.setattr(gates, "warm_up", lambda: None)
-    con = duckdb.connect()
+
+
+def run(monkeypatch, planned, recorder: Recorder) -> list[LoadResult]:
+    patch(monkeypatch, planned, recorder)
     heard = []
-    results = loader.ingest_paths(con, [], on_file=heard.append)
+    results = loader.ingest_paths(duckdb.connect(), [], on_file=heard.append)
     assert heard == results
     return results
 
@@ -128,3 +131,26 @@ def test_a_failure_in_a_write_waits_for_the_gate_that_runs(monkeypatch, planned_
     assert (("gate", "exc_a.csv") in happened) == (("gate done", "exc_a.csv") in happened)
     assert ("read", "exc_a.csv") in happened and ("write", "exc_a.csv") not in happened
     assert not any(t.name.startswith("quality-gate") for t in threading.enumerate())
+
+
+def test_a_reader_that_raises_while_reading_ahead_raises_after_the_file_before_it_loads(monkeypatch, planned_files):
+    """An unexpected error in a reader (a bug, not a refused file) ends the run where reading the files one by
+    one would end it: the file before it is written and reported first, nothing after it is read."""
+    recorder = Recorder(overlap_with={})
+    read = recorder.read
+
+    def broken_read(con, raw, spec):
+        if raw.name == "exc_a.csv":
+            recorder.note("read", raw.name)
+            raise ValueError("a reader's bug")
+        return read(con, raw, spec)
+
+    recorder.read = broken_read
+    heard = []
+    patch(monkeypatch, planned_files, recorder)
+    with pytest.raises(ValueError, match="a reader's bug"):
+        loader.ingest_paths(duckdb.connect(), [], on_file=heard.append)
+    assert [r.file for r in heard] == ["la_lookup.csv", "neet_2024.csv"]
+    happened = [(w, f) for w, f, _ in recorder.events]
+    assert ("write done", "neet_2024.csv") in happened
+    assert not any(f in ("exc_b.csv", "timeliness_20_week.csv") for _, f in happened)

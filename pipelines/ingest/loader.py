@@ -556,19 +556,25 @@ def _load_planned(con: duckdb.DuckDBPyConnection, paths: list[Path], on_file: Ca
     add_release_columns(con)
     gates = _GateThread(con)
     try:
-        started = None  # the file read early, in the previous turn, and its gate
+        started = None  # the file read early, in the previous turn, and its gate (or what its reader raised)
         for index, (raw, spec, failure) in enumerate(planned):
+            if isinstance(started, Exception):
+                raise started  # where reading the files one by one raises it: after the file before it
             if failure:
                 _record(con, failure, None, dt.datetime.now())
                 result = failure
             else:
                 read, gate = started or gates.start(_read_file(con, raw, spec))
                 following = planned[index + 1] if index + 1 < len(planned) else (None, None, None)
-                early = (_read_file(con, following[0], following[1]) if following[2] is None
-                         and following[1] is not None and _reads_ahead(spec, following[1]) else None)
+                early = None
+                if following[2] is None and following[1] is not None and _reads_ahead(spec, following[1]):
+                    try:
+                        early = _read_file(con, following[0], following[1])
+                    except Exception as exc:  # a reader's bug, not a refused file (those are results)
+                        early = exc
                 result = read.result
                 checked = gate.result() if gate is not None else None
-                started = gates.start(early) if early is not None else None  # gated while this file is written
+                started = gates.start(early) if isinstance(early, _ReadFile) else early  # gated while it is written
                 if checked is not None:
                     result = _write_file(con, read, checked)
                 if spec.table == "la_reference":

@@ -4,15 +4,18 @@ suites as asset checks, and the drop-zone sensor whose state is the published wa
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import dagster as dg
 import duckdb
 
 from pipelines.definitions import defs, drop_zone_sensor, published_warehouse
+from pipelines.defs.automation import changed_sources
 from pipelines.defs.national import national_assets
 from pipelines.defs.run import refresh_run, started_by
 from pipelines.ingest.sources import SOURCES
 from pipelines.refresh import read_runs
+from pipelines.refresh_state import Fingerprint, PublishedState, RefreshPlan
 from tests.test_readers import timeliness_csv
 
 
@@ -107,6 +110,34 @@ def test_sensor_state_is_what_the_published_warehouse_has_seen(tmp_path, monkeyp
     assert "raw/lait_indicators" not in keys
     again, _ = tick(cursor)  # the run has not published yet: the same request (Dagster drops it by run key)
     assert isinstance(again, dg.RunRequest) and again.run_key == changed.run_key
+
+
+def test_the_schedule_refreshes_the_sources_of_the_changed_files_or_everything(tmp_path):
+    # what the monthly schedule's run refreshes (tests/test_refresh_doors.py runs one): the sources of the
+    # drop-zone files changed since the published refresh and what depends on them, as the CLI's dbt
+    # selection; None (everything) when the CLI builds everything or dbt definitions changed
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    data = raw / "timeliness_20_week.csv"
+    data.write_bytes(timeliness_csv(["10,9,5,5,50,55.6"]))
+    (raw / "scorecard_settings.csv").write_text("kpi_id,priority\n")
+    published = Fingerprint.of(raw)
+
+    def plan(**published_with) -> RefreshPlan:
+        previous = PublishedState("run-1", replace(published, **published_with), manifest="{}", file_loads=1)
+        now = Fingerprint.of(raw)
+        return RefreshPlan(fingerprint=now, previous=previous, changes=now.changes_from(previous.fingerprint))
+
+    assert changed_sources(plan(), raw) == set()
+    data.write_bytes(timeliness_csv(["10,9,6,6,60,66.7"]))
+    (raw / "scorecard_settings.csv").write_text("kpi_id,priority\nS5,high\n")  # not data: no raw table
+    (raw / "notes.csv").write_text("a,b\n1,2\n")  # no known source: loads nothing
+    assert changed_sources(plan(), raw) == {"ehcp_timeliness"}
+    assert changed_sources(plan(dbt="another dbt project"), raw) is None  # state:modified+: everything here
+    assert changed_sources(plan(code="other code"), raw) is None  # the CLI builds everything too
+    assert changed_sources(RefreshPlan(fingerprint=Fingerprint.of(raw), previous=None), raw) is None
+    (raw / "release.zip").write_bytes(b"not a zip")  # cannot be opened: every source's loader reports it
+    assert changed_sources(plan(), raw) is None
 
 
 def test_dbt_data_tests_are_asset_checks_of_their_model_in_plain_words():

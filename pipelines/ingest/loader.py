@@ -7,6 +7,7 @@ table exactly as it was and is recorded in meta.file_loads with the reason.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import csv
 import dataclasses
@@ -337,14 +338,40 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
                   release_columns_added: bool = False) -> LoadResult:
     """Load one file in one transaction; on any error the table is left as it was.
 
-    `release_columns_added`: the caller ran add_release_columns on this connection already (once per run)."""
-    started = dt.datetime.now()
-    result = LoadResult(file=raw.name, source=spec.table, status="loaded", sha256=raw.sha256)
+    `release_columns_added`: the caller ran add_release_columns on this connection already (once per run).
+    The three parts (read, gate, write) are those ingest_paths runs overlapped for a run of files."""
     if not release_columns_added:
         add_release_columns(con)
+    read = _read_file(con, raw, spec)
+    if read.frame is None:
+        return read.result
+    from pipelines.quality.gates import validate_frame
+
+    return _write_file(con, read, validate_frame(con, spec, read.frame, raw.name, raw.sha256))
+
+
+@dataclasses.dataclass
+class _ReadFile:
+    """A file read for loading (_read_file): its frame with lineage, or (frame None) its final result."""
+
+    raw: RawFile
+    spec: SourceSpec
+    result: LoadResult
+    started: dt.datetime
+    frame: pl.DataFrame | None = None
+    refused: RefusedRows | None = None
+    unseen: list[str] = dataclasses.field(default_factory=list)
+
+
+def _read_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec) -> _ReadFile:
+    """The first part of a load: the file read (un-keyable rows refused), with its lineage; or skipped
+    (already loaded) or failed, then recorded. Reads `spec`'s own table and the LA reference."""
+    started = dt.datetime.now()
+    read = _ReadFile(raw, spec, LoadResult(file=raw.name, source=spec.table, status="loaded", sha256=raw.sha256),
+                     started)
     if already_loaded(con, spec, raw):
-        result.status, result.message = "skipped", "already loaded (same content)"
-        return result
+        read.result.status, read.result.message = "skipped", "already loaded (same content)"
+        return read
     try:
         refusals: list[RefusedRows] = []
 
@@ -354,17 +381,26 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
             return kept
 
         frame = read_source(raw, spec, con, keyable if spec.family in KEYED_BY_LA_CODE else None)
-        unseen = unseen_columns(con, spec, frame)
-        refused = refusals[0] if refusals else None
-        frame = with_lineage(frame, raw, started, spec)
-        # Quality gate (issue 5): validate before the raw table changes; a failing file is quarantined.
-        from pipelines.quality.gates import validate_before_load
+        read.unseen = unseen_columns(con, spec, frame)
+        read.refused = refusals[0] if refusals else None
+        read.frame = with_lineage(frame, raw, started, spec)
+    except (SendScorecardError, duckdb.Error) as exc:
+        _failed(con, read, exc)
+    return read
 
-        gate = validate_before_load(con, spec, frame, raw.name, raw.sha256)
+
+def _write_file(con: duckdb.DuckDBPyConnection, read: _ReadFile, gate) -> LoadResult:
+    """The last part of a load: the gate's results recorded (issue 5), then the file quarantined when its
+    gate failed, else written in one transaction."""
+    from pipelines.quality.gates import record_gate
+
+    raw, spec, result, frame, refused = read.raw, read.spec, read.result, read.frame, read.refused
+    try:
+        record_gate(con, gate, frame)
         if not gate.passed:
             result.status, result.message = "quarantined", gate.message
-            _record(con, result, raw.release, started)
-            result.seconds = (dt.datetime.now() - started).total_seconds()
+            _record(con, result, raw.release, read.started)
+            result.seconds = (dt.datetime.now() - read.started).total_seconds()
             return result
         created = create_table(con, spec, frame)
         con.execute("begin transaction")
@@ -374,28 +410,33 @@ def load_raw_file(con: duckdb.DuckDBPyConnection, raw: RawFile, spec: SourceSpec
             notes = [refused.sentence(raw.name, refused.count + frame["source_row"].n_unique())] if refused else []
             if spec.grain:
                 notes.append(coverage(con, spec, raw.sha256).sentence(raw.release))
-            if unseen:
+            if read.unseen:
+                unseen = read.unseen
                 shown = ", ".join(f"'{c}'" for c in unseen[:5]) + (f" and {len(unseen) - 5} more" if len(unseen) > 5
                                                                     else "")
                 notes.append(f"{len(unseen)} column(s) that no earlier file of the {spec.title} had: {shown} "
                              "(loaded; check what they mean before relying on them)")
             notes = [n.removeprefix("warning: ").rstrip(".") for n in notes if n]
             result.message = ("warning: " + "; ".join(notes) + ".") if notes else ""
-            _record(con, result, raw.release, started)
+            _record(con, result, raw.release, read.started)
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             if created:
                 drop_if_empty(con, spec)
             raise
-    except SendScorecardError as exc:
-        result.status, result.message = "failed", str(exc)
-    except duckdb.Error as exc:
-        result.status, result.message = "failed", f"{raw.name}: the warehouse refused the rows ({exc})"
-    if result.status == "failed":
-        _record(con, result, raw.release, started)
-    result.seconds = (dt.datetime.now() - started).total_seconds()
+    except (SendScorecardError, duckdb.Error) as exc:
+        _failed(con, read, exc)
+    result.seconds = (dt.datetime.now() - read.started).total_seconds()
     return result
+
+
+def _failed(con: duckdb.DuckDBPyConnection, read: _ReadFile, exc: Exception) -> None:
+    read.frame, read.result.status = None, "failed"
+    read.result.message = (str(exc) if isinstance(exc, SendScorecardError)
+                           else f"{read.raw.name}: the warehouse refused the rows ({exc})")
+    _record(con, read.result, read.raw.release, read.started)
+    read.result.seconds = (dt.datetime.now() - read.started).total_seconds()
 
 
 def plan_files(paths: Iterable[Path], only: SourceSpec | None = None,
@@ -455,7 +496,7 @@ def _with_folder_release(raw: RawFile, root: Path, path: Path) -> RawFile:
 
 
 def _free_file_garbage() -> None:
-    """Free what the file just loaded left in reference cycles before the next file is read: the
+    """Free what a file's gate left in reference cycles, once it has run (in the gate thread): the
     exceptions the gate's libraries catch keep the stack frames that hold the file's data frames
     (hundreds of MB for a big file) until Python's cyclic collector runs, which it seldom does, so
     a cold refresh held several files' frames at once. What survives is frozen (until the end of the
@@ -492,7 +533,14 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
 
 def _load_planned(con: duckdb.DuckDBPyConnection, paths: list[Path], on_file: Callable[[LoadResult], None] | None,
                   on_plan: Callable[[int], None] | None) -> tuple[list[LoadResult], list]:
-    """ingest_paths' files but the SEN2 returns (returned, to load after them)."""
+    """ingest_paths' files but the SEN2 returns (returned, to load after them).
+
+    Each file loads as load_raw_file loads it (read, gate, write in its own transaction), in the planned
+    order, but the parts overlap: a file's gate (Great Expectations: Python, holding the GIL) runs in a
+    worker thread while this thread writes the file before it and reads the file after it (DuckDB's and
+    polars' native code, mostly without the GIL), so a run keeps both cores busy. A file is read and
+    gated before the previous file is written only when that write cannot change what it reads (_reads_ahead).
+    """
     ensure_meta(con)
     results = []
     planned = plan_files(paths)
@@ -504,20 +552,72 @@ def _load_planned(con: duckdb.DuckDBPyConnection, paths: list[Path], on_file: Ca
     if on_plan:
         on_plan(len(planned) + len(returns))
     add_release_columns(con)
+    gates = _GateThread(con)
     try:
-        for raw, spec, failure in planned:
-            result = failure or load_raw_file(con, raw, spec, release_columns_added=True)
-            if spec is not None and spec.table == "la_reference":
-                _la_reference_changed(con)
+        started = None  # the file read early, in the previous turn, and its gate
+        for index, (raw, spec, failure) in enumerate(planned):
             if failure:
                 _record(con, failure, None, dt.datetime.now())
-            elif result.status != "skipped":
-                _free_file_garbage()
+                result = failure
+            else:
+                read, gate = started or gates.start(_read_file(con, raw, spec))
+                following = planned[index + 1] if index + 1 < len(planned) else (None, None, None)
+                early = (_read_file(con, following[0], following[1]) if following[2] is None
+                         and following[1] is not None and _reads_ahead(spec, following[1]) else None)
+                result = read.result
+                checked = gate.result() if gate is not None else None
+                started = gates.start(early) if early is not None else None  # gated while this file is written
+                if checked is not None:
+                    result = _write_file(con, read, checked)
+                if spec.table == "la_reference":
+                    _la_reference_changed(con)
             results.append(result)
             if on_file:
                 on_file(result)
                 tables_changed(con)  # whatever the caller did
                 _la_reference_changed(con)
     finally:
+        gates.close()
         gc.unfreeze()
     return results, returns
+
+
+def _reads_ahead(written: SourceSpec, following: SourceSpec) -> bool:
+    """Whether a file of `following` may be read and gated while a file of `written` is written: reading and
+    gating a file read its own table, its source's loads in meta.file_loads and the reference sources (the
+    LA reference; LAIT's dictionary for the units of measures), so not after a file of the same table or of
+    a reference source, which is written first."""
+    return following.table != written.table and not written.is_reference
+
+
+class _GateThread:
+    """The quality gates of a run of files, one at a time and in order, in one worker thread, on a cursor of
+    the warehouse (a gate only reads it: the results are recorded by the loading thread, _write_file)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def start(self, read: _ReadFile) -> tuple[_ReadFile, concurrent.futures.Future | None]:
+        """The file's gate, started (None for a file already loaded or that failed to read)."""
+        if read.frame is None:
+            return read, None
+        from pipelines.quality.gates import validate_frame
+
+        if self._pool is None:
+            self._cursor = self._con.cursor()
+            self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="quality-gate")
+        return read, self._pool.submit(self._gate, validate_frame, read)
+
+    def _gate(self, validate_frame, read: _ReadFile):
+        try:
+            return validate_frame(self._cursor, read.spec, read.frame, read.raw.name, read.raw.sha256)
+        finally:
+            _free_file_garbage()
+
+    def close(self) -> None:
+        """Wait for the gate that runs, if any (one queued behind it is cancelled), and close the cursor."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._cursor.close()

@@ -69,6 +69,12 @@ class SourceSpec:
     max_refused_share: float = 0.01
     month_from_name: str | None = None
 
+    @property
+    def is_reference(self) -> bool:
+        """A source the others are read or checked against (the LA reference, LAIT's LA list and dictionary,
+        the statistical neighbours): loaded before them (load_order below 10)."""
+        return self.load_order < 10
+
     def matches_name(self, base_name: str) -> bool:
         return re.search(self.name_pattern, without_copy_number(base_name), flags=re.IGNORECASE) is not None
 

@@ -164,10 +164,15 @@ def validate_before_load(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame
     The caller writes the file only when `result.passed`.
     """
     result = validate_frame(con, spec, frame, raw_file_name, file_sha256, run_id)
-    record_result(con, result, frame)
-    log.info("%s: %d checks in %.2f s, %d failed, %d warnings", raw_file_name, len(result.results), result.seconds,
-             len(result.failures), len(result.warnings))
+    record_gate(con, result, frame)
     return result
+
+
+def record_gate(con: duckdb.DuckDBPyConnection, result: GateResult, frame: pl.DataFrame) -> None:
+    """Record a validation run of `frame` (record_result) and log it in one line."""
+    record_result(con, result, frame)
+    log.info("%s: %d checks in %.2f s, %d failed, %d warnings", result.file, len(result.results), result.seconds,
+             len(result.failures), len(result.warnings))
 
 
 def _run_suite(con, spec: SourceSpec, frame: pl.DataFrame, file_name: str, sha256: str,

@@ -497,8 +497,7 @@ def _unit_test_key(plan: RefreshPlan, build: Path, summary: RunSummary) -> str:
     project names) and the engine versions, and the columns and types of the relations the unit tests
     are typed by (the tested models and those they read, as `summary`'s build left them in `build`).
     Never the rows, nor a raw column no tested model's input is made of: a cold refresh and the
-    incremental refresh after it agree (the raw tables' own columns did not: an incremental ingest adds
-    the release columns to tables a cold one leaves without them)."""
+    incremental refresh after it agree."""
     relations = set(summary.unit_test_relations())
     con = connect_warehouse(build, read_only=True)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.ingest.loader import connect_warehouse, ingest_paths
+from pipelines.ingest.loader import add_release_columns, connect_warehouse, ingest_paths
 from tests.test_readers import HEADER, timeliness_csv
 
 
@@ -198,3 +198,21 @@ def test_a_column_no_earlier_file_had_is_a_warning(warehouse, tmp_path):
             "'plans_issued_by_tribunal_order'") in second.message
     logged = warehouse.execute("select message from meta.file_loads where status = 'loaded' order by loaded_at").fetchall()
     assert "'plans_issued_by_tribunal_order'" in logged[-1][0]
+
+
+def test_release_columns_go_to_the_sources_tables_written_before_releases_were_kept_only(warehouse):
+    """An older warehouse's source table gets the release columns (every row current); a raw table that is no
+    source's (the SEN2 returns' own) keeps its columns, so an incremental ingest leaves it as a cold one does."""
+    warehouse.execute("create schema if not exists raw")
+    warehouse.execute("create table raw.neet_send (time_period varchar, value double)")
+    warehouse.execute("insert into raw.neet_send values ('2024', 1.5)")
+    warehouse.execute("create table raw.sen2_persons (person_key varchar)")
+    add_release_columns(warehouse)
+    columns = {table: [c for (c,) in warehouse.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ? "
+        "order by ordinal_position", [table]).fetchall()] for table in ("neet_send", "sen2_persons")}
+    assert columns == {"neet_send": ["time_period", "value", "release_order", "is_superseded"],
+                       "sen2_persons": ["person_key"]}
+    assert warehouse.execute("select is_superseded, release_order from raw.neet_send").fetchall() == [(False, None)]
+    add_release_columns(warehouse)  # a second run changes nothing
+    assert len(warehouse.execute("select * from raw.neet_send").description) == 4

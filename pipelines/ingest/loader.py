@@ -68,7 +68,7 @@ from pipelines.ingest.rawfile import RawFile, decode_text, expand_paths, open_ra
 from pipelines.ingest.releases import coverage, mark_superseded, release_order
 from pipelines.ingest.row_keys import RefusedRows, refuse_unkeyable_rows
 from pipelines.ingest.sen2.load import expected_la_numbers, is_sen2_input, load_sen2, sen2_inputs
-from pipelines.ingest.sources import SourceSpec, detect_source, nearest_source
+from pipelines.ingest.sources import SOURCES_BY_TABLE, SourceSpec, detect_source, nearest_source
 from pipelines.ingest.targets import read_targets
 
 log = logging.getLogger(__name__)
@@ -94,11 +94,13 @@ def connect_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyCon
 
 
 def add_release_columns(con: duckdb.DuckDBPyConnection) -> None:
-    """Raw tables written before releases were kept get the release columns (every row current)."""
+    """The raw tables of the sources (SOURCES) written before releases were kept get the release columns
+    (every row current). Other raw tables (the SEN2 returns', pipelines/ingest/sen2) have none, after a
+    cold ingest as after an incremental one."""
     for (table,) in con.execute("""select t.table_name from information_schema.tables as t
             where t.table_schema = 'raw' and t.table_type = 'BASE TABLE' and not exists (select 1 from information_schema.columns as c
             where c.table_schema = 'raw' and c.table_name = t.table_name and c.column_name = 'is_superseded')
-            """).fetchall():
+            and t.table_name in (select unnest($tables))""", {"tables": list(SOURCES_BY_TABLE)}).fetchall():
         con.execute(f'alter table raw."{table}" add column if not exists release_order varchar')
         con.execute(f'alter table raw."{table}" add column is_superseded boolean default false')
 

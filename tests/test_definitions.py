@@ -3,6 +3,7 @@ suites as asset checks, and the drop-zone sensor whose state is the published wa
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 
@@ -138,6 +139,30 @@ def test_the_schedule_refreshes_the_sources_of_the_changed_files_or_everything(t
     assert changed_sources(RefreshPlan(fingerprint=Fingerprint.of(raw), previous=None), raw) is None
     (raw / "release.zip").write_bytes(b"not a zip")  # cannot be opened: every source's loader reports it
     assert changed_sources(plan(), raw) is None
+
+
+def test_both_doors_rebuild_every_model_that_reads_outside_the_sources(tmp_path):
+    # one rule (RefreshPlan.outside_source_models): a model calling warehouse_relation( is rebuilt with what
+    # depends on it by a selective refresh, by the CLI's dbt selection and by the schedule's asset selection
+    from pipelines.defs.automation import changed_selection
+    from pipelines.defs.warehouse import dbt_project
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    timeliness = next(n for n in manifest["nodes"].values() if n["name"] == "stg_ehcp__timeliness")
+    timeliness["raw_code"] += "\n-- {{ warehouse_relation('meta', 'file_loads') }}"  # a second such model
+    raw = tmp_path / "raw"
+    (raw / "national").mkdir(parents=True)
+    fingerprint = Fingerprint.of(raw)
+    plan = RefreshPlan(fingerprint=fingerprint, previous=PublishedState("run-1", fingerprint, json.dumps(manifest), 1))
+    assert plan.outside_source_models() == ["stg_ehcp__timeliness", "stg_meta__file_loads"]
+    assert plan.dbt_selection(["neet_send"]) == ("stg_ehcp__timeliness+ stg_meta__file_loads+ source:raw.neet_send+ "
+                                                 "state:modified+")
+    tables, keys = changed_selection(plan, raw, defs.get_repository_def().asset_graph)
+    names = {key.path[-1] for key in keys}
+    assert tables == set()  # no file changed: the models outside the sources and what depends on them
+    assert {"stg_ehcp__timeliness", "stg_meta__file_loads", "fct_scorecard", "published_warehouse",
+            "scorecard_reports"} <= names
+    assert not names & {"ehcp_timeliness", "stg_lait__indicators", "stg_neet__la_dashboard"}, names
 
 
 def test_dbt_data_tests_are_asset_checks_of_their_model_in_plain_words():

@@ -24,6 +24,7 @@ import dagster as dg
 import duckdb
 
 from pipelines import config
+from pipelines.defs.warehouse import warehouse_models
 from pipelines.errors import SendScorecardError
 from pipelines.ingest.loader import connect_warehouse, table_exists
 from pipelines.ingest.rawfile import expand_paths, is_data_file, open_raw_files
@@ -34,8 +35,6 @@ from pipelines.refresh_state import RefreshPlan, plan_refresh
 SEN2_TABLE = next(spec.table for spec in SOURCES if spec.family == "sen2_return")
 # The tag of a scheduled run that refreshes only what changed: the raw tables of the changed files.
 CHANGED_SOURCES_TAG = "send/changed_sources"
-# The dbt model that reads meta.file_loads (every load is a row): rebuilt by every selective refresh.
-FILE_LOADS_MODEL = "stg_meta__file_loads"
 
 
 def monthly_cron() -> str:
@@ -111,6 +110,20 @@ def changed_sources(plan: RefreshPlan, raw_dir: Path) -> set[str] | None:
     return tables
 
 
+def changed_selection(plan: RefreshPlan, raw_dir: Path, graph) -> tuple[set[str], list[dg.AssetKey]] | None:
+    """What the schedule's run refreshes after only drop-zone files changed: (the raw tables of the changed
+    files, the asset keys of those raw assets, of the models outside the dbt sources (meta.file_loads'
+    readers, plan.outside_source_models, as the CLI's dbt selection) and of everything downstream of them,
+    the publish step and the reports included); None for the whole job (changed_sources)."""
+    tables = changed_sources(plan, raw_dir)
+    if tables is None:
+        return None
+    outside = set(plan.outside_source_models())
+    models = [key for key in warehouse_models.keys if key.path[-1] in outside]
+    selection = dg.AssetSelection.assets(*models, *[dg.AssetKey(["raw", t]) for t in sorted(tables)])
+    return tables, sorted(selection.downstream().resolve(graph))
+
+
 def published_hashes(published: Path) -> set[str]:
     """The content hash of every file the published warehouse has seen (loaded or refused)."""
     con = connect_warehouse(published, read_only=True)
@@ -136,14 +149,11 @@ def build_automation(refresh_job):
             return dg.SkipReason(f"Nothing to refresh: {plan.reason} (drop-zone files, dbt project, code and "
                                  "settings are the published refresh's), so the published warehouse stays as it is.")
         tags = {"changed": "; ".join(plan.changes)[:200] or plan.reason}
-        tables = changed_sources(plan, raw_dir)
-        if tables is None:  # the whole job
+        changed = changed_selection(plan, raw_dir, context.repository_def.asset_graph)
+        if changed is None:  # the whole job
             return dg.RunRequest(tags=tags)
-        graph = context.repository_def.asset_graph
-        file_loads = [key for key in graph.get_all_asset_keys() if key.path[-1] == FILE_LOADS_MODEL]
-        selection = dg.AssetSelection.assets(*file_loads, *[dg.AssetKey(["raw", t]) for t in sorted(tables)])
-        return dg.RunRequest(asset_selection=sorted(selection.downstream().resolve(graph)),
-                             tags={**tags, CHANGED_SOURCES_TAG: ",".join(sorted(tables))})
+        tables, keys = changed
+        return dg.RunRequest(asset_selection=keys, tags={**tags, CHANGED_SOURCES_TAG: ",".join(sorted(tables))})
 
     @dg.sensor(job=refresh_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
                description="Starts a refresh of the sources whose files the published warehouse has not seen "

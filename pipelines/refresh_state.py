@@ -175,13 +175,21 @@ class RefreshPlan:
         return (prev is not None and prev.manifest is not None and self.fingerprint.code == prev.fingerprint.code
                 and self.fingerprint.settings == prev.fingerprint.settings)
 
+    def outside_source_models(self) -> list[str]:
+        """The models that read warehouse tables outside the dbt sources (OUTSIDE_SOURCES in their code), by
+        the published run's manifest: a selective refresh rebuilds them and what depends on them, whatever
+        it loaded (the CLI door's dbt selection and the Dagster schedule's, pipelines/defs/automation.py)."""
+        if self.previous is None or self.previous.manifest is None:
+            return []
+        nodes = json.loads(self.previous.manifest).get("nodes", {}).values()
+        return sorted(n["name"] for n in nodes
+                      if n.get("resource_type") == "model" and OUTSIDE_SOURCES in (n.get("raw_code") or ""))
+
     def dbt_selection(self, changed_tables: Iterable[str]) -> str | None:
         """The dbt --select for the changed raw tables and dbt definitions (None: build everything)."""
         if not self.selective:
             return None
-        nodes = json.loads(self.previous.manifest).get("nodes", {}).values()
-        outside = sorted(n["name"] + "+" for n in nodes
-                         if n.get("resource_type") == "model" and OUTSIDE_SOURCES in (n.get("raw_code") or ""))
+        outside = [f"{name}+" for name in self.outside_source_models()]
         return " ".join([*outside, *(f"source:raw.{t}+" for t in sorted(set(changed_tables))), "state:modified+"])
 
     @contextmanager

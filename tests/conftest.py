@@ -2,11 +2,13 @@
 
 Building a warehouse (ingest + dbt build) is the slowest thing the suite does, so each kind is built
 once per test run here and shared: `real_warehouse` (the DfE files ingested), `real_built` (that,
-built with dbt), `demo_built` (the demo data, seed 20241, ingested and built) and `published_demo` (the
-demo data, seed 7, published by a cold refresh, which ran every unit test; the refresh tests copy it with
-`site`, and the unit-test record test goes on from that refresh's record). Under pytest-xdist
-the first worker to ask builds it and the others copy it (built_once_per_run). Tests that change a
-warehouse copy it first.
+built with dbt) and `published_demo` (the demo data, seed 20241 as `make demo`, published by a cold
+refresh, which ran every unit test; the refresh tests copy it with `site`, and the unit-test record test
+goes on from that refresh's record). `demo_built` is that same build as the refresh's dbt stage left it:
+the published warehouse with its person-level tables back from the restricted file, and the dbt stage's
+RunSummary (one demo build serves both: a second one cost about 50 CPU s). Under pytest-xdist the first
+worker to ask builds it and the others copy it (built_once_per_run). Tests that change a warehouse copy
+it first.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 from pipelines.dbt_runner import RunSummary, dbt_build  # noqa: E402 - after DBT_TARGET_PATH
 from pipelines.ingest.loader import connect_warehouse, ingest_paths  # noqa: E402
+from pipelines.restricted import restore_restricted, restricted_path  # noqa: E402
 
 # The tests build warehouses from the demo data, whose local extracts and targets are Stockport's: the
 # LA is stated as `make demo` states it (the project has no built-in default; tests of that unset it).
@@ -47,8 +50,10 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def pytest_collection_modifyitems(config, items) -> None:
     """The order in which `make test` (pytest -n 2 --dist loadfile --no-loadscope-reorder) hands whole
     modules to its two workers: longest work first, so that the run ends on short modules rather than on
-    one worker finishing a long one alone. A module marked run_first (test_refresh_reliability: the
-    longest, all whole refreshes) first, then the modules with slow tests, then those with a module-scoped
+    one worker finishing a long one alone. The modules marked run_first first, one to each worker:
+    test_kpi_models_real (it builds the real-data warehouses) and test_refresh_reliability (the longest, all
+    whole refreshes; it builds the published demo, which every demo module waits for, so the other worker's
+    first module must not be one of those). Then the modules with slow tests, then those with a module-scoped
     fixture, then the rest, each in collection order. A module runs on one worker (loadfile), so its
     module fixtures are built once. Only in pytest-xdist's workers (a run without -n keeps its order)."""
     if not hasattr(config, "workerinput"):
@@ -105,6 +110,10 @@ def built_once_per_run(tmp_path_factory, name: str, build: Callable[[Path], Buil
             done.write_bytes(pickle.dumps(result))
         result = pickle.loads(done.read_bytes())
     shutil.copyfile(shared / "send.duckdb", own)
+    restricted = restricted_path(shared / "send.duckdb")  # a published warehouse's person-level tables
+    if restricted.exists():
+        restricted_path(own).parent.mkdir(mode=0o700)
+        shutil.copyfile(restricted, restricted_path(own))
     return own, result
 
 
@@ -136,40 +145,30 @@ def real_built(real_warehouse, tmp_path_factory) -> tuple[Path, RunSummary]:
     return built_once_per_run(tmp_path_factory, "real_built", build)
 
 
-_DEMO_BUILT: dict[str, tuple[Path, RunSummary]] = {}
+# What this worker made once for the session, for the fixtures below and for modules that ask by function.
+_ONCE: dict[str, object] = {}
 
 
 @pytest.fixture(scope="session")
 def demo_built(tmp_path_factory) -> tuple[Path, RunSummary]:
-    """The demo data (seed 20241, local extracts included) loaded into a fresh warehouse and built with
-    dbt, once per run."""
+    """The demo data (seed 20241, local extracts included) loaded into a warehouse and built with dbt, once
+    per run: the published demo's cold refresh as its dbt stage left it (`build_demo`)."""
     return build_demo(tmp_path_factory)
 
 
 def build_demo(tmp_path_factory) -> tuple[Path, RunSummary]:
-    """demo_built for modules that ask for it by function (built once per run either way)."""
-    if "demo" not in _DEMO_BUILT:
-        _DEMO_BUILT["demo"] = _build_demo(tmp_path_factory)
-    return _DEMO_BUILT["demo"]
+    """demo_built, for modules that ask for it by function: (warehouse, the dbt stage's RunSummary).
 
-
-def _build_demo(tmp_path_factory) -> tuple[Path, RunSummary]:
-    from demo.generate import generate_demo
-
-    def build(warehouse: Path) -> RunSummary:
-        raw = warehouse.parent / "raw"
-        shutil.rmtree(raw, ignore_errors=True)
-        generate_demo(raw, seed=20241)
-        con = connect_warehouse(warehouse)
-        try:
-            results = ingest_paths(con, [raw])
-        finally:
-            con.close()
-        failed = [r.message for r in results if r.status == "failed"]
-        assert not failed, failed
-        return dbt_build(warehouse)
-
-    return built_once_per_run(tmp_path_factory, "demo_built", build)
+    The warehouse is this worker's copy of the published demo with the person-level tables publish moved
+    to the restricted file put back, as a refresh's build gets them back (restore_restricted): what the
+    cold refresh's ingest and dbt build made, plus the run's record (meta.refresh_runs, refresh_state)."""
+    if "demo" not in _ONCE:
+        demo = published_demo_once(tmp_path_factory)
+        warehouse = tmp_path_factory.mktemp("demo_built") / "send.duckdb"
+        shutil.copyfile(demo.published, warehouse)
+        restore_restricted(warehouse, demo.published)
+        _ONCE["demo"] = (warehouse, demo.cold.summary)
+    return _ONCE["demo"]
 
 
 class ColdRefresh(NamedTuple):
@@ -182,6 +181,7 @@ class ColdRefresh(NamedTuple):
     ran: set[str]  # the unit tests that ran and passed
     built: set[str]  # the models it built
     record: Path
+    summary: RunSummary  # its dbt stage's: the build (models, seeds, data tests) and then every unit test
 
 
 class PublishedDemo(NamedTuple):
@@ -194,7 +194,11 @@ class PublishedDemo(NamedTuple):
 
 @pytest.fixture(scope="session")
 def published_demo(tmp_path_factory) -> PublishedDemo:
-    """A drop-zone with the demo data (seed 7, local extracts included) and a warehouse published from it
+    return published_demo_once(tmp_path_factory)
+
+
+def published_demo_once(tmp_path_factory) -> PublishedDemo:
+    """A drop-zone with the demo data (seed 20241, local extracts included) and a warehouse published from it
     by one cold refresh, once per run: (drop-zone, published warehouse, what the refresh ran). Tests change
     only their copy (`site`). The refresh runs every unit test (this install's record of them passing is
     set aside meanwhile) and its record is added to each worker's, as on the install that published it."""
@@ -208,7 +212,7 @@ def published_demo(tmp_path_factory) -> PublishedDemo:
     def build(published: Path) -> tuple[Path, ColdRefresh]:
         raw = published.parent / "raw"
         shutil.rmtree(raw, ignore_errors=True)
-        generate_demo(raw, seed=7)
+        generate_demo(raw, seed=20241)
         record = dbt_target_dir() / UnitTestRecord.FILE
         kept = record.read_bytes() if record.exists() else None
         record.unlink(missing_ok=True)
@@ -228,14 +232,17 @@ def published_demo(tmp_path_factory) -> PublishedDemo:
         return raw, ColdRefresh(
             dbt=run.summary.dbt, unit_tests=set(json.loads(summary.manifest)["unit_tests"]),
             ran={r.unique_id for r in summary.results if r.resource_type == "unit_test" and r.status == "pass"},
-            built={r.name for r in summary.results if r.resource_type == "model"}, record=cold)
+            built={r.name for r in summary.results if r.resource_type == "model"}, record=cold, summary=summary)
 
+    if "published_demo" in _ONCE:
+        return _ONCE["published_demo"]
     published, (raw, cold) = built_once_per_run(tmp_path_factory, "published_demo", build)
     # the key the demo's local extracts were loaded with (generate_demo sets it in the worker that built them):
     # the refreshes of a copy load with it in every worker, as they would after `make demo`
     os.environ.setdefault(PSEUDONYM_KEY_ENV, DEMO_PSEUDONYM_KEY)
     _add_unit_test_passes(dbt_target_dir() / UnitTestRecord.FILE, cold.record.read_bytes())
-    return PublishedDemo(raw, published, cold)
+    _ONCE["published_demo"] = PublishedDemo(raw, published, cold)
+    return _ONCE["published_demo"]
 
 
 def _add_unit_test_passes(record: Path, passes: bytes) -> None:

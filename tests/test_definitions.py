@@ -3,16 +3,20 @@ suites as asset checks, and the drop-zone sensor whose state is the published wa
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import replace
 
 import dagster as dg
 import duckdb
 
 from pipelines.definitions import defs, drop_zone_sensor, published_warehouse
+from pipelines.defs.automation import changed_sources
 from pipelines.defs.national import national_assets
 from pipelines.defs.run import refresh_run, started_by
 from pipelines.ingest.sources import SOURCES
 from pipelines.refresh import read_runs
+from pipelines.refresh_state import Fingerprint, PublishedState, RefreshPlan
 from tests.test_readers import timeliness_csv
 
 
@@ -107,6 +111,58 @@ def test_sensor_state_is_what_the_published_warehouse_has_seen(tmp_path, monkeyp
     assert "raw/lait_indicators" not in keys
     again, _ = tick(cursor)  # the run has not published yet: the same request (Dagster drops it by run key)
     assert isinstance(again, dg.RunRequest) and again.run_key == changed.run_key
+
+
+def test_the_schedule_refreshes_the_sources_of_the_changed_files_or_everything(tmp_path):
+    # what the monthly schedule's run refreshes (tests/test_refresh_doors.py runs one): the sources of the
+    # drop-zone files changed since the published refresh and what depends on them, as the CLI's dbt
+    # selection; None (everything) when the CLI builds everything or dbt definitions changed
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    data = raw / "timeliness_20_week.csv"
+    data.write_bytes(timeliness_csv(["10,9,5,5,50,55.6"]))
+    (raw / "scorecard_settings.csv").write_text("kpi_id,priority\n")
+    published = Fingerprint.of(raw)
+
+    def plan(**published_with) -> RefreshPlan:
+        previous = PublishedState("run-1", replace(published, **published_with), manifest="{}", file_loads=1)
+        now = Fingerprint.of(raw)
+        return RefreshPlan(fingerprint=now, previous=previous, changes=now.changes_from(previous.fingerprint))
+
+    assert changed_sources(plan(), raw) == set()
+    data.write_bytes(timeliness_csv(["10,9,6,6,60,66.7"]))
+    (raw / "scorecard_settings.csv").write_text("kpi_id,priority\nS5,high\n")  # not data: no raw table
+    (raw / "notes.csv").write_text("a,b\n1,2\n")  # no known source: loads nothing
+    assert changed_sources(plan(), raw) == {"ehcp_timeliness"}
+    assert changed_sources(plan(dbt="another dbt project"), raw) is None  # state:modified+: everything here
+    assert changed_sources(plan(code="other code"), raw) is None  # the CLI builds everything too
+    assert changed_sources(RefreshPlan(fingerprint=Fingerprint.of(raw), previous=None), raw) is None
+    (raw / "release.zip").write_bytes(b"not a zip")  # cannot be opened: every source's loader reports it
+    assert changed_sources(plan(), raw) is None
+
+
+def test_both_doors_rebuild_every_model_that_reads_outside_the_sources(tmp_path):
+    # one rule (RefreshPlan.outside_source_models): a model calling warehouse_relation( is rebuilt with what
+    # depends on it by a selective refresh, by the CLI's dbt selection and by the schedule's asset selection
+    from pipelines.defs.automation import changed_selection
+    from pipelines.defs.warehouse import dbt_project
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    timeliness = next(n for n in manifest["nodes"].values() if n["name"] == "stg_ehcp__timeliness")
+    timeliness["raw_code"] += "\n-- {{ warehouse_relation('meta', 'file_loads') }}"  # a second such model
+    raw = tmp_path / "raw"
+    (raw / "national").mkdir(parents=True)
+    fingerprint = Fingerprint.of(raw)
+    plan = RefreshPlan(fingerprint=fingerprint, previous=PublishedState("run-1", fingerprint, json.dumps(manifest), 1))
+    assert plan.outside_source_models() == ["stg_ehcp__timeliness", "stg_meta__file_loads"]
+    assert plan.dbt_selection(["neet_send"]) == ("stg_ehcp__timeliness+ stg_meta__file_loads+ source:raw.neet_send+ "
+                                                 "state:modified+")
+    tables, keys = changed_selection(plan, raw, defs.get_repository_def().asset_graph)
+    names = {key.path[-1] for key in keys}
+    assert tables == set()  # no file changed: the models outside the sources and what depends on them
+    assert {"stg_ehcp__timeliness", "stg_meta__file_loads", "fct_scorecard", "published_warehouse",
+            "scorecard_reports"} <= names
+    assert not names & {"ehcp_timeliness", "stg_lait__indicators", "stg_neet__la_dashboard"}, names
 
 
 def test_dbt_data_tests_are_asset_checks_of_their_model_in_plain_words():

@@ -16,7 +16,7 @@ import pytest
 
 from pipelines.dbt_runner import RunSummary, dbt_build
 
-pytestmark = [pytest.mark.real_data, pytest.mark.slow]
+pytestmark = [pytest.mark.real_data, pytest.mark.slow, pytest.mark.run_first]
 
 STOCKPORT = "E08000007"
 NORTH_WEST = "E12000002"

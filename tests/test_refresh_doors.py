@@ -71,6 +71,9 @@ def start_through(door: str) -> None:
     if door == "schedule":
         schedule = repo.get_schedule_def("monthly_refresh")
         request = schedule.evaluate_tick(dg.build_schedule_context(repository_def=repo)).run_requests[0]
+        # only the NEET files changed: their source and what depends on it (the CLI door's selection)
+        assert "raw/neet_send" in {k.to_user_string() for k in request.asset_selection}
+        assert "raw/ehcp_timeliness" not in {k.to_user_string() for k in request.asset_selection}
         tags = {**request.tags, "dagster/schedule_name": schedule.name}
     else:
         sensor = repo.get_sensor_def("drop_zone_sensor")
@@ -83,6 +86,10 @@ def start_through(door: str) -> None:
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=tags,
                                     asset_selection=request.asset_selection)
     assert result.success
+    # dbt built the dependants of the NEET source and of meta.file_loads, and none of the rest
+    built = {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
+    assert {"stg_neet__la_dashboard", "stg_meta__file_loads", "fct_scorecard", "published_warehouse"} <= built
+    assert not built & {"stg_ehcp__timeliness", "stg_lait__indicators", "stg_local__offer_visits"}, built
 
 
 @pytest.mark.parametrize("door", ["schedule", "sensor", "cli"])

@@ -2,7 +2,11 @@
 
 The schedule's day and time come from SEND_REFRESH_DAY (1-28, default 5) and SEND_REFRESH_TIME
 (HH:MM, default 06:00), Europe/London. A tick whose drop-zone, dbt project, code and settings are
-those of the published refresh (the CLI's nothing-changed check) starts nothing and says so.
+those of the published refresh (the CLI's nothing-changed check) starts nothing and says so. A tick
+after only drop-zone files changed refreshes what the CLI's refresh would rebuild: the sources of the
+changed files and everything downstream of them (and of meta.file_loads), as the CLI's state-based
+dbt selection does (`changed_sources`); a change of the dbt project, code or settings, no published
+state, or a changed file whose source cannot be told, refreshes everything.
 
 The sensor's state is the published warehouse itself: a file
 whose content hash is in meta.file_loads (loaded, or refused by its quality gate) starts nothing, so
@@ -20,14 +24,17 @@ import dagster as dg
 import duckdb
 
 from pipelines import config
+from pipelines.defs.warehouse import warehouse_models
 from pipelines.errors import SendScorecardError
 from pipelines.ingest.loader import connect_warehouse, table_exists
-from pipelines.ingest.rawfile import expand_paths, open_raw_files
+from pipelines.ingest.rawfile import expand_paths, is_data_file, open_raw_files
 from pipelines.ingest.sen2.load import file_sha256, is_sen2_input, sen2_inputs
 from pipelines.ingest.sources import SOURCES, detect_source
-from pipelines.refresh_state import plan_refresh
+from pipelines.refresh_state import RefreshPlan, plan_refresh
 
 SEN2_TABLE = next(spec.table for spec in SOURCES if spec.family == "sen2_return")
+# The tag of a scheduled run that refreshes only what changed: the raw tables of the changed files.
+CHANGED_SOURCES_TAG = "send/changed_sources"
 
 
 def monthly_cron() -> str:
@@ -74,6 +81,49 @@ def drop_zone_files(raw_dir: Path, cache: dict) -> tuple[list[tuple[str, str]], 
     return found, new_cache
 
 
+def changed_sources(plan: RefreshPlan, raw_dir: Path) -> set[str] | None:
+    """The raw tables of the drop-zone files that are new or changed since the published refresh, when
+    the refresh may rebuild only what depends on them (the CLI's dbt selection is then those sources'
+    dependants and meta.file_loads'); None when it rebuilds everything: no published state, or the dbt
+    project, the code or the settings changed (plan.selective; the CLI builds the changed dbt nodes by
+    state:modified+, which takes dbt to resolve, so this door builds everything then), or a changed data
+    file that cannot be opened (the loader of every source reports it). A file of no known source and a
+    file that is not data (the scorecard settings) load nothing: they change no raw table."""
+    previous = plan.previous
+    if not plan.selective or previous is None or plan.fingerprint.dbt != previous.fingerprint.dbt:
+        return None
+    old, new = previous.fingerprint.sources, plan.fingerprint.sources
+    tables: set[str] = set()
+    for name in sorted(n for n in new if old.get(n) != new[n]):
+        path = Path(raw_dir) / name
+        if is_sen2_input(path):
+            tables.add(SEN2_TABLE)
+        elif is_data_file(path):
+            try:
+                for raw in open_raw_files(path):
+                    try:
+                        tables.add(detect_source(raw.base_name, raw.name).table)
+                    except SendScorecardError:
+                        continue
+            except SendScorecardError:
+                return None
+    return tables
+
+
+def changed_selection(plan: RefreshPlan, raw_dir: Path, graph) -> tuple[set[str], list[dg.AssetKey]] | None:
+    """What the schedule's run refreshes after only drop-zone files changed: (the raw tables of the changed
+    files, the asset keys of those raw assets, of the models outside the dbt sources (meta.file_loads'
+    readers, plan.outside_source_models, as the CLI's dbt selection) and of everything downstream of them,
+    the publish step and the reports included); None for the whole job (changed_sources)."""
+    tables = changed_sources(plan, raw_dir)
+    if tables is None:
+        return None
+    outside = set(plan.outside_source_models())
+    models = [key for key in warehouse_models.keys if key.path[-1] in outside]
+    selection = dg.AssetSelection.assets(*models, *[dg.AssetKey(["raw", t]) for t in sorted(tables)])
+    return tables, sorted(selection.downstream().resolve(graph))
+
+
 def published_hashes(published: Path) -> set[str]:
     """The content hash of every file the published warehouse has seen (loaded or refused)."""
     con = connect_warehouse(published, read_only=True)
@@ -88,14 +138,22 @@ def published_hashes(published: Path) -> set[str]:
 def build_automation(refresh_job):
     @dg.schedule(name="monthly_refresh", job=refresh_job, cron_schedule=monthly_cron(),
                  execution_timezone="Europe/London", default_status=dg.DefaultScheduleStatus.RUNNING,
-                 description="The full monthly refresh of every source, model, report and the publish step; "
-                             "skipped, saying so, when nothing changed since the published refresh.")
+                 description="The monthly refresh: the sources whose drop-zone files changed and every model, "
+                             "report and the publish step downstream of them (everything when the dbt project, "
+                             "code or settings changed); skipped, saying so, when nothing changed since the "
+                             "published refresh.")
     def schedule(context: dg.ScheduleEvaluationContext):
-        plan = plan_refresh(config.raw_dir(), config.warehouse_path())  # the CLI's check: hashes, no loading
+        raw_dir = config.raw_dir()
+        plan = plan_refresh(raw_dir, config.warehouse_path())  # the CLI's check: hashes, no loading
         if plan.unchanged:
             return dg.SkipReason(f"Nothing to refresh: {plan.reason} (drop-zone files, dbt project, code and "
                                  "settings are the published refresh's), so the published warehouse stays as it is.")
-        return dg.RunRequest(tags={"changed": "; ".join(plan.changes)[:200] or plan.reason})
+        tags = {"changed": "; ".join(plan.changes)[:200] or plan.reason}
+        changed = changed_selection(plan, raw_dir, context.repository_def.asset_graph)
+        if changed is None:  # the whole job
+            return dg.RunRequest(tags=tags)
+        tables, keys = changed
+        return dg.RunRequest(asset_selection=keys, tags={**tags, CHANGED_SOURCES_TAG: ",".join(sorted(tables))})
 
     @dg.sensor(job=refresh_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
                description="Starts a refresh of the sources whose files the published warehouse has not seen "

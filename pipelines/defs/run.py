@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from pipelines import config
+from pipelines.defs.automation import CHANGED_SOURCES_TAG, changed_sources
 from pipelines.refresh import STARTERS, refresh_session
 from pipelines.refresh_state import plan_refresh
 
@@ -34,8 +35,17 @@ def refresh_run(init_context: dg.InitResourceContext):
     tags = init_context.dagster_run.tags if init_context.dagster_run else {}
     with refresh_session(config.raw_dir(), config.warehouse_path(), started_by=started_by(tags),
                          run_id=init_context.run_id, on_wait=init_context.log.info) as session:
-        if init_context.dagster_run is not None and not init_context.dagster_run.asset_selection:
-            # the whole job (the schedule's run): publish records the fingerprint, as the CLI's refresh
-            # does, so the next tick with nothing changed is skipped; a partial run records none
+        dagster_run = init_context.dagster_run
+        if dagster_run is not None and not dagster_run.asset_selection:
+            # the whole job (a schedule's run of everything): publish records the fingerprint, as the
+            # CLI's refresh does, so the next tick with nothing changed is skipped; a partial run records none
             session.plan = plan_refresh(session.raw_dir, session.published)
+        elif dagster_run is not None and CHANGED_SOURCES_TAG in tags:
+            # the schedule's run of what changed: recorded too, when it loads every source that changed
+            # by now (a file changed since the tick leaves the fingerprint out, so the next tick runs)
+            plan = plan_refresh(session.raw_dir, session.published)
+            tables = changed_sources(plan, session.raw_dir)
+            selected = {key.path[1] for key in dagster_run.asset_selection if len(key.path) == 2 and key.path[0] == "raw"}
+            if tables is not None and tables <= selected:
+                session.plan = plan
         yield session

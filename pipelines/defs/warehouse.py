@@ -12,6 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from pipelines.config import DBT_PROJECT_DIR, dbt_target_dir
 from pipelines.ingest.sources import SOURCES
 from pipelines.refresh import RefreshRun
+from pipelines.refresh_state import OUTSIDE_SOURCES
 
 WAREHOUSE_GROUP = "warehouse"
 
@@ -90,9 +91,9 @@ def test_description(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> st
     return " ".join(comment) or f"dbt test {test.get('name')} on {model}"
 
 
-# meta.file_loads, which stg_meta__file_loads reads, is written by every raw asset's load: a run of
-# any source rebuilds it and what depends on it (the stale flags of int_source_health).
-FILE_LOADS_MODEL = "stg_meta__file_loads"
+# A model that reads warehouse tables outside the dbt sources (refresh_state.OUTSIDE_SOURCES: meta.file_loads,
+# which every raw asset's load writes) depends on every raw asset: a run of any source rebuilds it and what
+# depends on it (the stale flags of int_source_health).
 RAW_KEYS = [AssetKey(["raw", spec.table]) for spec in SOURCES]
 
 
@@ -102,7 +103,8 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        if self.get_resource_props(manifest, unique_id).get("name") == FILE_LOADS_MODEL:
+        props = self.get_resource_props(manifest, unique_id)
+        if props.get("resource_type") == "model" and OUTSIDE_SOURCES in (props.get("raw_code") or ""):
             return spec.merge_attributes(deps=RAW_KEYS)
         return spec
 

@@ -4,6 +4,7 @@ a reference source), and files still load, and report, one by one in their plann
 
 from __future__ import annotations
 
+import sys
 import threading
 from types import SimpleNamespace
 
@@ -29,6 +30,7 @@ class Recorder:
         self.writing: dict[str, threading.Event] = {}
         self.overlap_with = overlap_with  # file -> the file whose write its gate waits to see start
         self.seen_writing: dict[str, bool] = {}
+        self.switch_intervals: set[float] = set()  # Python's GIL switch interval while files are written
 
     def note(self, what: str, file: str) -> None:
         with self.lock:
@@ -47,6 +49,7 @@ class Recorder:
         return SimpleNamespace(passed=True)
 
     def write(self, con, read, gate):
+        self.switch_intervals.add(sys.getswitchinterval())
         self.writing.setdefault(read.raw.name, threading.Event()).set()
         self.note("write", read.raw.name)
         assert gate.passed
@@ -87,7 +90,10 @@ def run(monkeypatch, planned, recorder: Recorder) -> list[LoadResult]:
 def test_gates_overlap_the_previous_files_write_only_where_it_cannot_change_what_they_read(monkeypatch, planned_files):
     # exc_a's gate waits until neet's write has started: it finishes in time only if the two overlap
     recorder = Recorder(overlap_with={"exc_a.csv": "neet_2024.csv", "timeliness_20_week.csv": "exc_b.csv"})
+    before = sys.getswitchinterval()
     results = run(monkeypatch, planned_files, recorder)
+    # the loading thread gets the GIL back from the gate thread sooner while files load, as before after
+    assert recorder.switch_intervals == {loader.GATE_SWITCH_INTERVAL} and sys.getswitchinterval() == before
     names = [raw.name for raw, _, _ in planned_files]
     assert [r.file for r in results] == names
     # every gate ran in the worker thread, every read and write in the loading thread, in the planned order
@@ -123,8 +129,10 @@ def test_a_failure_in_a_write_waits_for_the_gate_that_runs(monkeypatch, planned_
         return write(con, read, gate)
 
     recorder.write = failing_write
+    before = sys.getswitchinterval()
     with pytest.raises(KeyboardInterrupt):
         run(monkeypatch, planned_files, recorder)
+    assert sys.getswitchinterval() == before
     # exc_a's gate, handed to the worker before neet's write, was waited for if it had started, else cancelled;
     # nothing after neet was written
     happened = [(w, f) for w, f, _ in recorder.events]

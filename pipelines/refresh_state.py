@@ -23,10 +23,11 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -41,6 +42,11 @@ CODE_PARTS = (PROJECT_ROOT / "pipelines", PROJECT_ROOT / "expectations")
 # Models that read warehouse tables outside the dbt sources (meta.file_loads: every load, refusal or
 # failure is a new row) are rebuilt, with what depends on them, whenever anything was ingested.
 OUTSIDE_SOURCES = "warehouse_relation("
+
+
+def reads_outside_sources(node: Mapping[str, Any]) -> bool:
+    """A dbt manifest node that is a model reading warehouse tables outside the dbt sources."""
+    return node.get("resource_type") == "model" and OUTSIDE_SOURCES in (node.get("raw_code") or "")
 
 
 def _hash_files(files: Iterable[Path], root: Path) -> dict[str, str]:
@@ -182,8 +188,7 @@ class RefreshPlan:
         if self.previous is None or self.previous.manifest is None:
             return []
         nodes = json.loads(self.previous.manifest).get("nodes", {}).values()
-        return sorted(n["name"] for n in nodes
-                      if n.get("resource_type") == "model" and OUTSIDE_SOURCES in (n.get("raw_code") or ""))
+        return sorted(n["name"] for n in nodes if reads_outside_sources(n))
 
     def dbt_selection(self, changed_tables: Iterable[str]) -> str | None:
         """The dbt --select for the changed raw tables and dbt definitions (None: build everything)."""

@@ -12,7 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from pipelines.config import DBT_PROJECT_DIR, dbt_target_dir
 from pipelines.ingest.sources import SOURCES
 from pipelines.refresh import RefreshRun
-from pipelines.refresh_state import OUTSIDE_SOURCES
+from pipelines.refresh_state import reads_outside_sources
 
 WAREHOUSE_GROUP = "warehouse"
 
@@ -103,8 +103,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        props = self.get_resource_props(manifest, unique_id)
-        if props.get("resource_type") == "model" and OUTSIDE_SOURCES in (props.get("raw_code") or ""):
+        if reads_outside_sources(self.get_resource_props(manifest, unique_id)):
             return spec.merge_attributes(deps=RAW_KEYS)
         return spec
 

@@ -622,14 +622,14 @@ class _GateThread:
         """The file's gate, started (None for a file already loaded or that failed to read)."""
         if read.frame is None:
             return read, None
-        from pipelines.quality.gates import validate_frame
-
         if self._pool is None:
             self._cursor = self._con.cursor()
             self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="quality-gate")
-        return read, self._pool.submit(self._gate, validate_frame, read)
+        return read, self._pool.submit(self._gate, read)
 
-    def _gate(self, validate_frame, read: _ReadFile):
+    def _gate(self, read: _ReadFile):
+        from pipelines.quality.gates import validate_frame
+
         try:
             return validate_frame(self._cursor, read.spec, read.frame, read.raw.name, read.raw.sha256)
         finally:

@@ -100,7 +100,7 @@ def main() -> None:
                 now = dt.datetime.now()
                 return gates.GateResult("benchmark", spec.table, name, sha, frame.height, [], now, now)
 
-            gates.validate_before_load = passes
+            gates.validate_frame = passes  # the loader's gate thread takes it from the module on each call
             label = f"demo data x{args.scale} (readers and loader; quality gate off)"
         else:
             label = "demo data"

@@ -9,6 +9,9 @@ measured side by side in one run, so every figure is read as a ratio to the floo
    ratios use the mean of the two floors); then 7. the JSNA queries of docs/jsna-questions.md on the
    published warehouse (benchmarks/jsna_queries.py: median and p95, in-process and through the CLI).
 
+"CPU s" is the process's CPU time over all its threads (with the child processes it waited for); beside
+the ingest's ratio the benchmark prints the ingest stage's CPU and the least wall time that much CPU needs on
+this machine's cores, so a change that only moves work between threads is told from one that removes work.
 Each step runs in a fresh Python process (as the CLI and the schedule do), so its wall time includes
 start-up and the end (a refresh ends as the `send-scorecard` command does: pipelines.console.end_process,
 without the interpreter's 1.5-3 s teardown of the libraries it loaded) and its peak memory (max RSS) is its own; "with child processes" adds what the processes it
@@ -51,8 +54,9 @@ for i, path in enumerate(csvs):
     con.execute(f"create table t{i} as select * from read_csv(?, all_varchar = true)", [path])
 con.execute("create table lait as select * from read_parquet(?)", [parquet])
 con.close()
-print(json.dumps({"seconds": time.perf_counter() - started, "stages": {},
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": time.perf_counter() - started, "stages": {}, "cpu": usage.ru_utime + usage.ru_stime,
+                  "peak_mb": usage.ru_maxrss / 1024}))
 """
 REFRESH = """
 import json, resource, sys, time
@@ -60,13 +64,16 @@ from pathlib import Path
 started = time.perf_counter()
 from pipelines.jobs import write_outputs
 from pipelines.refresh import run_refresh
-peaks, current = {}, ["start"]
-def on_stage(stage):  # the peak so far is the previous stage's (max RSS only grows)
+peaks, cpu, current = {}, {}, ["start", time.process_time()]
+def on_stage(stage):  # the peak so far is the previous stage's (max RSS only grows); CPU: every thread's
     peaks[current[0]] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    current[0] = stage
+    cpu[current[0]] = time.process_time() - current[1]
+    current[:] = [stage, time.process_time()]
 summary = run_refresh(Path(sys.argv[1]), Path(sys.argv[2]), write_reports=write_outputs, on_stage=on_stage)
 on_stage("end")
+children = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"seconds": time.perf_counter() - started, "stages": summary.stage_seconds, "peaks": peaks,
+                  "stage_cpu": cpu, "cpu": time.process_time() + children.ru_utime + children.ru_stime,
                   "status": summary.status, "loaded": len(summary.loaded), "skipped": len(summary.skipped),
                   "refused": len(summary.quarantined),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -183,14 +190,15 @@ def load_average() -> str:
 
 
 def table(rows: list[tuple[str, dict]], floor_seconds: float) -> str:
-    head = ["step", "wall s", "x floor", *(f"{s} s" for s in STAGES), "peak MB", "peak MB, with child processes",
+    head = ["step", "wall s", "x floor", "CPU s", *(f"{s} s" for s in STAGES), "peak MB", "peak MB, with child processes",
             "load avg", "outcome"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, r in rows:
         stages = [f"{r['stages'][s]:.1f}" if s in r["stages"] else "" for s in STAGES]
         outcome = (f"{r['status']}: {r['loaded']} loaded, {r['skipped']} unchanged, {r['refused']} refused"
                    if "status" in r else "")
-        lines.append("| " + " | ".join([label, f"{r['wall']:.1f}", f"{r['wall'] / floor_seconds:.1f}", *stages,
+        lines.append("| " + " | ".join([label, f"{r['wall']:.1f}", f"{r['wall'] / floor_seconds:.1f}", f"{r['cpu']:.1f}",
+                                        *stages,
                                         f"{r['peak_mb']:.0f}", f"{r['tree_mb']:.0f}", r["load"], outcome]) + " |")
     return "\n".join(lines)
 
@@ -228,8 +236,11 @@ def main() -> None:
         for label, cold in rows[1:3]:
             print(f"\n{label}: peak memory (MB) by the end of each stage: "
                   + ", ".join(f"{k} {v:.0f}" for k, v in cold.get("peaks", {}).items()))
-            print(f"{label}: ingest = {cold['stages'].get('ingest', 0) / floor_seconds:.1f}x the floor "
-                  f"({cold['stages'].get('ingest', 0):.1f} s / {floor_seconds:.1f} s)")
+            ingest, ingest_cpu = cold["stages"].get("ingest", 0), cold.get("stage_cpu", {}).get("ingest", 0)
+            print(f"{label}: ingest = {ingest / floor_seconds:.1f}x the floor ({ingest:.1f} s / {floor_seconds:.1f} s); "
+                  f"its CPU {ingest_cpu:.1f} s (every thread), so on {os.cpu_count()} cores it takes at least "
+                  f"{ingest_cpu / os.cpu_count():.1f} s = {ingest_cpu / os.cpu_count() / floor_seconds:.1f}x the floor; "
+                  f"the floor's CPU {(rows[0][1]['cpu'] + rows[-1][1]['cpu']) / 2:.1f} s")
         print(f"{os.cpu_count()} cores, load average now {load_average()}")
         print(f"\nJSNA queries (docs/jsna-questions.md) on the published warehouse, load average {load_average()}:")
         print(jsna_queries.table(published))

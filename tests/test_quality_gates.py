@@ -21,7 +21,7 @@ from pipelines.ingest.loader import connect_warehouse, ensure_meta, load_raw_fil
 from pipelines.ingest.rawfile import RawFile
 from pipelines.ingest.sources import EES_GEOGRAPHY_COLUMNS, SOURCES, SOURCES_BY_TABLE
 from pipelines.quality import build_suites
-from pipelines.quality.gates import validate_before_load, validate_frame
+from pipelines.quality.gates import record_gate, validate_frame
 from pipelines.quality.suites import add_helpers, condition_text, expectation_columns, load_suite, suites_dir
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -493,7 +493,8 @@ def test_results_and_quarantined_rows_persist_after_the_connection_closes(tmp_pa
     spec = SOURCES_BY_TABLE.get("local_ehcp_casework")
     if spec is None:
         pytest.skip("no local casework source registered")
-    result = validate_before_load(con, spec, frame, "ehcp_casework_march.csv", "sha", run_id="run-1")
+    result = validate_frame(con, spec, frame, "ehcp_casework_march.csv", "sha", run_id="run-1")
+    record_gate(con, result, frame)
     assert not result.passed and result.run_id == "run-1"
     con.close()
     again = duckdb.connect(str(tmp_path / "send.duckdb"), read_only=True)

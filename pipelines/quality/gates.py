@@ -1,10 +1,12 @@
 """The quality gate: validate a parsed file with its source's expectation suite before it is loaded.
 
-`validate_before_load` runs the suite on the parsed frame (before the raw table changes), records
-every result in `dq.validation_runs` / `dq.expectation_results` and, when a blocking ('fail')
-expectation fails, writes the file to `quarantine.files` and its failing rows to `quarantine.rows`.
-These writes are autocommitted, so they persist although the load itself is refused.
-`validate_frame` does the same without writing anything (`send-scorecard check`).
+`validate_frame` runs the suite on the parsed frame (before the raw table changes) and writes nothing
+(`send-scorecard check` stops there). `record_gate` then records every result in `dq.validation_runs` /
+`dq.expectation_results` and, when a blocking ('fail') expectation failed, writes the file to
+`quarantine.files` and its failing rows to `quarantine.rows`, committed before the file's own
+transaction, so they persist although the load itself is refused. The loader validates a file in a
+worker thread while it writes the file before (pipelines/ingest/loader.py), and records the results
+in the loading thread.
 
 Great Expectations runs in an ephemeral context on a pandas copy of the frame holding only the
 columns the suite reads (text as categories); see `suites.to_validation_pandas`.
@@ -155,17 +157,6 @@ def validate_frame(con: duckdb.DuckDBPyConnection | None, spec: SourceSpec, fram
     return GateResult(run_id=run_id, source=spec.table, file=raw_file_name, sha256=file_sha256, rows=frame.height,
                       results=outcomes, started_at=started, finished_at=dt.datetime.now(),
                       suite_from_file=from_file, notes=notes)
-
-
-def validate_before_load(con: duckdb.DuckDBPyConnection, spec: SourceSpec, frame: pl.DataFrame,
-                         raw_file_name: str, file_sha256: str, run_id: str | None = None) -> GateResult:
-    """Validate a parsed file before it is written, record the results and quarantine it if it fails.
-
-    The caller writes the file only when `result.passed`.
-    """
-    result = validate_frame(con, spec, frame, raw_file_name, file_sha256, run_id)
-    record_gate(con, result, frame)
-    return result
 
 
 def record_gate(con: duckdb.DuckDBPyConnection, result: GateResult, frame: pl.DataFrame) -> None:

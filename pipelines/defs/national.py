@@ -18,8 +18,6 @@ from pipelines.refresh import SEN2, RefreshRun
 NATIONAL_GROUP = "national"
 LOCAL_GROUP = "local"
 LOCAL_PREFIXES = ("local_", "sen2_")  # the LA's own extracts and its SEN2 return
-# Readers of these sources look LA numbers up in the LA reference, so it loads first.
-NEEDS_LA_REFERENCE = {"lait_indicators", "statistical_neighbours"}
 
 
 def check_specs(spec: SourceSpec) -> list[dg.AssetCheckSpec]:
@@ -70,8 +68,16 @@ def check_results(run: RefreshRun, spec: SourceSpec, results: list[LoadResult],
     return checks
 
 
+def reference_deps(spec: SourceSpec) -> list[dg.AssetKey]:
+    """The reference sources the refresh loads before `spec`'s files (SourceSpec.is_reference, by load order):
+    reading and gating any file read them (the LA reference's codes, e.g. the old codes of an older release,
+    and LAIT's dictionary for the units of measures), so the job loads them first, as ingest_paths does."""
+    return [dg.AssetKey(["raw", other.table]) for other in SOURCES
+            if other.is_reference and other.load_order < spec.load_order]
+
+
 def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
-    deps = [dg.AssetKey(["raw", "la_reference"])] if spec.table in NEEDS_LA_REFERENCE else []
+    deps = reference_deps(spec)
     specs = check_specs(spec)
 
     @dg.asset(

@@ -42,6 +42,7 @@ from pipelines.ingest.loader import (
     ingest_paths,
     load_raw_file,
     plan_files,
+    record_unread,
 )
 from pipelines.ingest.rawfile import expand_paths
 from pipelines.ingest.releases import mark_superseded
@@ -63,6 +64,7 @@ STAGES = ("prepare", "ingest", "dbt", "publish", "reports")
 STARTERS = ("schedule", "sensor", "ui", "cli", "demo")
 # The SEN2 person-level returns: loaded by their own streaming loader, not through a SourceSpec.
 SEN2 = "sen2"
+UNREAD = "unread"  # RefreshRun.ingest(only=UNREAD): the drop-zone files no source reads
 
 
 @dataclass
@@ -199,8 +201,9 @@ class RefreshRun:
     def ingest(self, only: SourceSpec | str | None = None,
                loader: Callable[[list[Path], Path], list[LoadResult]] | None = None) -> list[LoadResult]:
         """Load the drop-zone into the build file: everything, or just the files of source `only`
-        (a SourceSpec, or SEN2 for the SEN2 returns). A file that fails or is quarantined is noted
-        and does not stop the run."""
+        (a SourceSpec, SEN2 for the SEN2 returns, or UNREAD for the files no source reads: of no known
+        source, or that cannot be opened, recorded as a whole load records them). A file that fails or is
+        quarantined is noted and does not stop the run."""
         build = self.build
         with self.stage("ingest"):
             refuse_local_extracts_without_la(self.raw_dir, only)
@@ -211,6 +214,8 @@ class RefreshRun:
                 try:
                     if only is None:
                         results = ingest_paths(con, [self.raw_dir])
+                    elif only == UNREAD:
+                        results = record_unread(con, [self.raw_dir])
                     elif only == SEN2:
                         returns = sen2_inputs([self.raw_dir])
                         expected = expected_la_numbers(config.scorecard_la()) if returns else None
@@ -432,7 +437,7 @@ def refuse_local_extracts_without_la(raw_dir: Path, only: SourceSpec | str | Non
     """Local extracts and SEN2 returns are one LA's figures: without SEND_SCORECARD_LA they would belong
     to no LA, so the run stops before loading anything and says what to set (the published warehouse
     is untouched)."""
-    if config.scorecard_la() or (isinstance(only, SourceSpec) and not only.family.startswith("local_")):
+    if config.scorecard_la() or only == UNREAD or (isinstance(only, SourceSpec) and not only.family.startswith("local_")):
         return
     local = [path.name for path in expand_paths([raw_dir]) if only != SEN2 and _is_local_extract(path.name)]
     local += [files[0].name for files in sen2_inputs([raw_dir]) if only in (None, SEN2)]

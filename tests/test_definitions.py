@@ -110,7 +110,7 @@ def test_sensor_state_is_what_the_published_warehouse_has_seen(tmp_path, monkeyp
     changed, cursor = tick(cursor)
     assert isinstance(changed, dg.RunRequest)
     keys = {key.to_user_string() for key in changed.asset_selection}
-    assert {"raw/ehcp_timeliness", "published_warehouse", "scorecard_reports"} <= keys
+    assert {"raw/ehcp_timeliness", "raw/unread_files", "published_warehouse", "scorecard_reports"} <= keys
     assert "raw/lait_indicators" not in keys
     again, _ = tick(cursor)  # the run has not published yet: the same request (Dagster drops it by run key)
     assert isinstance(again, dg.RunRequest) and again.run_key == changed.run_key
@@ -140,7 +140,7 @@ def test_the_schedule_refreshes_the_sources_of_the_changed_files_or_everything(t
     assert changed_sources(plan(dbt="another dbt project"), raw) is None  # state:modified+: everything here
     assert changed_sources(plan(code="other code"), raw) is None  # the CLI builds everything too
     assert changed_sources(RefreshPlan(fingerprint=Fingerprint.of(raw), previous=None), raw) is None
-    (raw / "release.zip").write_bytes(b"not a zip")  # cannot be opened: every source's loader reports it
+    (raw / "release.zip").write_bytes(b"not a zip")  # cannot be opened: the whole job reads every file again
     assert changed_sources(plan(), raw) is None
 
 
@@ -164,7 +164,7 @@ def test_both_doors_rebuild_every_model_that_reads_outside_the_sources(tmp_path)
     names = {key.path[-1] for key in keys}
     assert tables == set()  # no file changed: the models outside the sources and what depends on them
     assert {"stg_ehcp__timeliness", "stg_meta__file_loads", "fct_scorecard", "published_warehouse",
-            "scorecard_reports"} <= names
+            "scorecard_reports", "unread_files"} <= names  # every run lists the files no source reads
     assert not names & {"ehcp_timeliness", "stg_lait__indicators", "stg_neet__la_dashboard"}, names
 
 
@@ -228,3 +228,33 @@ def test_a_dagster_run_reads_the_files_against_the_drop_zones_la_reference(tmp_p
     loads = dict(con.execute("select source_file, status from meta.file_loads").fetchall())
     con.close()
     assert loads == {"la_lookup.csv": "loaded", "SEN2_MI.csv": "loaded"}, loads
+
+
+def test_a_dagster_run_reports_the_files_no_source_reads_as_the_cli_does(tmp_path, monkeypatch):
+    """A damaged zip and a file of no known source: the job records them in meta.file_loads, quarantines the
+    damaged one with its reason and lists both in the run's summary, as `send-scorecard refresh` does."""
+    raw = tmp_path / "raw"
+    (raw / "national").mkdir(parents=True)
+    (raw / "national" / "timeliness_20_week.csv").write_bytes(timeliness_csv(["10,9,5,5,50,55.6"]))
+    (raw / "national" / "education-health-and-care-plans_2030.zip").write_bytes(b"PK\x03\x04 not a zip")
+    (raw / "national" / "mystery_numbers.csv").write_text("a,b\n1,2\n")
+    warehouse = tmp_path / "send.duckdb"
+    monkeypatch.setenv("SEND_RAW", str(raw))
+    monkeypatch.setenv("SEND_WAREHOUSE", str(warehouse))
+    result = dg.materialize([*national_assets, published_warehouse], resources={"refresh_run": refresh_run})
+    assert result.success
+    con = duckdb.connect(str(warehouse), read_only=True)
+    loads = {row[0]: row[1:] for row in con.execute("select source_file, status, message from meta.file_loads").fetchall()}
+    quarantined = con.execute("select source_file, reasons from quarantine.files").fetchall()
+    con.close()
+    assert loads["timeliness_20_week.csv"][0] == "loaded"
+    assert loads["education-health-and-care-plans_2030.zip"] == (
+        "failed", "education-health-and-care-plans_2030.zip: the zip file is damaged or incomplete (File is not a zip file)")
+    assert loads["mystery_numbers.csv"][0] == "unknown"
+    assert loads["mystery_numbers.csv"][1].startswith("mystery_numbers.csv is not a known source, so it was not loaded")
+    assert quarantined == [("education-health-and-care-plans_2030.zip", loads["education-health-and-care-plans_2030.zip"][1])]
+    unread = result.asset_materializations_for_node("raw__unread_files")[0].metadata
+    assert "damaged" in unread["cannot be opened"].value and "mystery_numbers.csv" in unread["not a known source"].value
+    run = read_runs(warehouse)[0]
+    assert run["status"] == "published", run
+    assert "education-health-and-care-plans_2030.zip" in json.dumps(run), run

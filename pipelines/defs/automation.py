@@ -24,6 +24,7 @@ import dagster as dg
 import duckdb
 
 from pipelines import config
+from pipelines.defs.national import UNREAD_KEY
 from pipelines.defs.warehouse import warehouse_models
 from pipelines.errors import SendScorecardError
 from pipelines.ingest.loader import connect_warehouse, table_exists
@@ -87,8 +88,9 @@ def changed_sources(plan: RefreshPlan, raw_dir: Path) -> set[str] | None:
     dependants and meta.file_loads'); None when it rebuilds everything: no published state, or the dbt
     project, the code or the settings changed (plan.selective; the CLI builds the changed dbt nodes by
     state:modified+, which takes dbt to resolve, so this door builds everything then), or a changed data
-    file that cannot be opened (the loader of every source reports it). A file of no known source and a
-    file that is not data (the scorecard settings) load nothing: they change no raw table."""
+    file that cannot be opened (the whole job reads every file again). A file of no known source and a
+    file that is not data (the scorecard settings) load nothing: they change no raw table (the unread files'
+    step, in every run, lists a file of no known source)."""
     previous = plan.previous
     if not plan.selective or previous is None or plan.fingerprint.dbt != previous.fingerprint.dbt:
         return None
@@ -113,14 +115,15 @@ def changed_sources(plan: RefreshPlan, raw_dir: Path) -> set[str] | None:
 def changed_selection(plan: RefreshPlan, raw_dir: Path, graph) -> tuple[set[str], list[dg.AssetKey]] | None:
     """What the schedule's run refreshes after only drop-zone files changed: (the raw tables of the changed
     files, the asset keys of those raw assets, of the models outside the dbt sources (meta.file_loads'
-    readers, plan.outside_source_models, as the CLI's dbt selection) and of everything downstream of them,
-    the publish step and the reports included); None for the whole job (changed_sources)."""
+    readers, plan.outside_source_models, as the CLI's dbt selection), of the unread files' step (every run
+    lists the files no source reads, as the CLI's does) and of everything downstream of them, the publish
+    step and the reports included); None for the whole job (changed_sources)."""
     tables = changed_sources(plan, raw_dir)
     if tables is None:
         return None
     outside = set(plan.outside_source_models())
     models = [key for key in warehouse_models.keys if key.path[-1] in outside]
-    selection = dg.AssetSelection.assets(*models, *[dg.AssetKey(["raw", t]) for t in sorted(tables)])
+    selection = dg.AssetSelection.assets(UNREAD_KEY, *models, *[dg.AssetKey(["raw", t]) for t in sorted(tables)])
     return tables, sorted(selection.downstream().resolve(graph))
 
 
@@ -173,7 +176,8 @@ def build_automation(refresh_job):
         if not new:
             return dg.SkipReason("The published warehouse has seen every file in the drop-zone (loaded or refused).")
         tables = sorted({table for _, table in new})
-        selection = dg.AssetSelection.assets(*[dg.AssetKey(["raw", t]) for t in tables]).downstream()
+        # with the unread files' step: every run lists the files no source reads, as the CLI's does
+        selection = dg.AssetSelection.assets(UNREAD_KEY, *[dg.AssetKey(["raw", t]) for t in tables]).downstream()
         keys = selection.resolve(context.repository_def.asset_graph)
         run_key = hashlib.sha256(json.dumps(new).encode()).hexdigest()[:16]
         return dg.RunRequest(run_key=run_key, asset_selection=sorted(keys),

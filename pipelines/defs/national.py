@@ -13,7 +13,7 @@ from dagster import AssetExecutionContext
 from pipelines.ingest.loader import LoadResult, connect_warehouse, table_exists
 from pipelines.ingest.sources import SOURCES, SourceSpec
 from pipelines.quality.suites import load_suite
-from pipelines.refresh import SEN2, RefreshRun
+from pipelines.refresh import SEN2, UNREAD, RefreshRun
 
 NATIONAL_GROUP = "national"
 LOCAL_GROUP = "local"
@@ -108,5 +108,25 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     return _load
 
 
-national_assets = [raw_asset(spec) for spec in SOURCES if not spec.table.startswith(LOCAL_PREFIXES)]
+UNREAD_KEY = dg.AssetKey(["raw", "unread_files"])
+
+
+@dg.asset(key=UNREAD_KEY, group_name=NATIONAL_GROUP, kinds={"duckdb"}, required_resource_keys={"refresh_run"},
+          description="The files in SEND_RAW that no source reads: of no known source (listed with the source each "
+                      "looks most like) or that cannot be opened (a damaged zip: recorded in meta.file_loads and "
+                      "quarantined with the reason), as `send-scorecard refresh` reports them. Nothing is loaded.")
+def unread_files(context: AssetExecutionContext) -> dg.MaterializeResult:
+    run: RefreshRun = context.resources.refresh_run
+    results = run.ingest(only=UNREAD)
+    for r in results:
+        context.log.warning(r.message)
+    return dg.MaterializeResult(metadata={
+        "not a known source": dg.MetadataValue.text(
+            "\n".join(r.message for r in results if r.status == "unknown") or "none"),
+        "cannot be opened": dg.MetadataValue.text(
+            "\n".join(r.message for r in results if r.status != "unknown") or "none"),
+    })
+
+
+national_assets = [unread_files, *(raw_asset(spec) for spec in SOURCES if not spec.table.startswith(LOCAL_PREFIXES))]
 local_assets = [raw_asset(spec) for spec in SOURCES if spec.table.startswith(LOCAL_PREFIXES)]

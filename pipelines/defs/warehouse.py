@@ -10,6 +10,7 @@ from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines.config import DBT_PROJECT_DIR, dbt_target_dir
+from pipelines.defs.national import UNREAD_KEY
 from pipelines.ingest.sources import SOURCES
 from pipelines.refresh import RefreshRun
 from pipelines.refresh_state import reads_outside_sources
@@ -92,9 +93,9 @@ def test_description(manifest: Mapping[str, Any], test: Mapping[str, Any]) -> st
 
 
 # A model that reads warehouse tables outside the dbt sources (refresh_state.OUTSIDE_SOURCES: meta.file_loads,
-# which every raw asset's load writes) depends on every raw asset: a run of any source rebuilds it and what
-# depends on it (the stale flags of int_source_health).
-RAW_KEYS = [AssetKey(["raw", spec.table]) for spec in SOURCES]
+# which every raw asset's load and the unread files' record write) depends on every raw asset: a run of any
+# source rebuilds it and what depends on it (the stale flags of int_source_health).
+RAW_KEYS = [UNREAD_KEY, *(AssetKey(["raw", spec.table]) for spec in SOURCES)]
 
 
 class WarehouseTranslator(DagsterDbtTranslator):

@@ -470,6 +470,17 @@ def plan_files(paths: Iterable[Path], only: SourceSpec | None = None,
     return planned
 
 
+def record_unread(con: duckdb.DuckDBPyConnection, paths: Iterable[Path]) -> list[LoadResult]:
+    """The files under `paths` that no source reads: of no known source ('unknown', with the source each looks
+    most like) or that cannot be opened ('failed', e.g. a damaged zip), each recorded in meta.file_loads as
+    ingest_paths records them. For a run that loads source by source (load_raw_file), which never sees them."""
+    ensure_meta(con)
+    failures = [failure for _, _, failure in plan_files(paths) if failure is not None]
+    for failure in failures:
+        _record(con, failure, None, dt.datetime.now())
+    return failures
+
+
 def unknown_file_message(raw: RawFile) -> str:
     """'x.csv is not a known source; the nearest is ...': by header when it is a CSV, else by name."""
     header: list[str] = []

@@ -38,14 +38,10 @@ from pipelines.errors import SendScorecardError
 from pipelines.ingest.loader import (
     LoadResult,
     connect_warehouse,
-    ensure_meta,
     ingest_paths,
-    load_raw_file,
-    plan_files,
     record_unread,
 )
 from pipelines.ingest.rawfile import expand_paths
-from pipelines.ingest.releases import mark_superseded
 from pipelines.ingest.sen2.load import expected_la_numbers, load_sen2, sen2_inputs
 from pipelines.ingest.sources import SourceSpec, detect_source
 from pipelines.jobs import dbt_models_exist, prepare_outputs, write_outputs
@@ -221,11 +217,7 @@ class RefreshRun:
                         expected = expected_la_numbers(config.scorecard_la()) if returns else None
                         results = [load_sen2(con, files, expected_la=expected) for files in returns]
                     else:
-                        ensure_meta(con)
-                        results = [load_raw_file(con, raw, spec) for raw, spec, _ in
-                                   plan_files([self.raw_dir], only=only) if spec is not None and spec.table == only.table]
-                        if only.grain:  # the marks once more, the new rows committed (as ingest_paths)
-                            mark_superseded(con, only)
+                        results = ingest_paths(con, [self.raw_dir], only=only)
                 finally:
                     con.close()
             _quarantine_unreadable(build, results, self.run_id)

@@ -71,7 +71,7 @@ def planned_files():
 
 
 def patch(monkeypatch, planned, recorder: Recorder) -> None:
-    monkeypatch.setattr(loader, "plan_files", lambda paths: planned)
+    monkeypatch.setattr(loader, "plan_files", lambda paths, only=None: planned)
     monkeypatch.setattr(loader, "sen2_inputs", lambda paths: [])
     monkeypatch.setattr(loader, "_read_file", recorder.read)
     monkeypatch.setattr(loader, "_write_file", recorder.write)

@@ -473,7 +473,8 @@ def plan_files(paths: Iterable[Path], only: SourceSpec | None = None,
 def record_unread(con: duckdb.DuckDBPyConnection, paths: Iterable[Path]) -> list[LoadResult]:
     """The files under `paths` that no source reads: of no known source ('unknown', with the source each looks
     most like) or that cannot be opened ('failed', e.g. a damaged zip), each recorded in meta.file_loads as
-    ingest_paths records them. For a run that loads source by source (load_raw_file), which never sees them."""
+    ingest_paths records them. For a run that loads source by source (ingest_paths with `only`), which never
+    sees them."""
     ensure_meta(con)
     failures = [failure for _, _, failure in plan_files(paths) if failure is not None]
     for failure in failures:
@@ -521,15 +522,17 @@ def _free_file_garbage() -> None:
 
 def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
                  on_file: Callable[[LoadResult], None] | None = None,
-                 on_plan: Callable[[int], None] | None = None) -> list[LoadResult]:
+                 on_plan: Callable[[int], None] | None = None, only: SourceSpec | None = None) -> list[LoadResult]:
     """Load every data file under `paths`; returns one LoadResult per file (failures included).
 
-    `on_plan` hears how many files will be read, `on_file` each file's result (for progress bars).
+    `on_plan` hears how many files will be read, `on_file` each file's result (for progress bars). With
+    `only` (the Dagster job's asset of one source), just that source's files: a file that no source reads
+    or that cannot be opened is record_unread's, and the SEN2 returns have their own asset.
     """
     _REFERENCE.state, outer = [con, None], getattr(_REFERENCE, "state", None)
     try:
         with tables_remembered(con):
-            results, returns = _load_planned(con, list(paths), on_file, on_plan)
+            results, returns = _load_planned(con, list(paths), on_file, on_plan, only)
     finally:
         _REFERENCE.state = outer
     # No whole-group pass of the marks: each file's transaction marked the figures it carries
@@ -546,7 +549,7 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path],
 
 
 def _load_planned(con: duckdb.DuckDBPyConnection, paths: list[Path], on_file: Callable[[LoadResult], None] | None,
-                  on_plan: Callable[[int], None] | None) -> tuple[list[LoadResult], list]:
+                  on_plan: Callable[[int], None] | None, only: SourceSpec | None = None) -> tuple[list[LoadResult], list]:
     """ingest_paths' files but the SEN2 returns (returned, to load after them).
 
     Each file loads as load_raw_file loads it (read, gate, write in its own transaction), in the planned
@@ -558,12 +561,14 @@ def _load_planned(con: duckdb.DuckDBPyConnection, paths: list[Path], on_file: Ca
     """
     ensure_meta(con)
     results = []
-    planned = plan_files(paths)
+    planned = plan_files(paths, only=only)
+    if only is not None:
+        planned = [(raw, spec, None) for raw, spec, _ in planned if spec is not None and spec.table == only.table]
     if any(raw is not None and not already_loaded(con, spec, raw) for raw, spec, _ in planned):
         from pipelines.quality.gates import warm_up
 
         warm_up()  # GX imports in the background while the first files are read
-    returns = sen2_inputs(paths)
+    returns = sen2_inputs(paths) if only is None else []
     if on_plan:
         on_plan(len(planned) + len(returns))
     add_release_columns(con)

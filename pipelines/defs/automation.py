@@ -18,6 +18,7 @@ them are refreshed.
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
@@ -122,9 +123,14 @@ def changed_selection(plan: RefreshPlan, raw_dir: Path, graph) -> tuple[set[str]
     if tables is None:
         return None
     outside = set(plan.outside_source_models())
-    models = [key for key in warehouse_models.keys if key.path[-1] in outside]
-    selection = dg.AssetSelection.assets(UNREAD_KEY, *models, *[dg.AssetKey(["raw", t]) for t in sorted(tables)])
-    return tables, sorted(selection.downstream().resolve(graph))
+    return tables, run_selection(tables, graph, [key for key in warehouse_models.keys if key.path[-1] in outside])
+
+
+def run_selection(tables: set[str], graph, also: Iterable[dg.AssetKey] = ()) -> list[dg.AssetKey]:
+    """The asset keys a selective run refreshes: the raw assets of `tables`, `also`, the unread files' step
+    (every run lists the files no source reads, as the CLI's does) and everything downstream of them."""
+    selection = dg.AssetSelection.assets(UNREAD_KEY, *also, *[dg.AssetKey(["raw", t]) for t in sorted(tables)])
+    return sorted(selection.downstream().resolve(graph))
 
 
 def published_hashes(published: Path) -> set[str]:
@@ -176,11 +182,9 @@ def build_automation(refresh_job):
         if not new:
             return dg.SkipReason("The published warehouse has seen every file in the drop-zone (loaded or refused).")
         tables = sorted({table for _, table in new})
-        # with the unread files' step: every run lists the files no source reads, as the CLI's does
-        selection = dg.AssetSelection.assets(UNREAD_KEY, *[dg.AssetKey(["raw", t]) for t in tables]).downstream()
-        keys = selection.resolve(context.repository_def.asset_graph)
+        keys = run_selection(set(tables), context.repository_def.asset_graph)
         run_key = hashlib.sha256(json.dumps(new).encode()).hexdigest()[:16]
-        return dg.RunRequest(run_key=run_key, asset_selection=sorted(keys),
+        return dg.RunRequest(run_key=run_key, asset_selection=keys,
                              tags={"changed_sources": ",".join(tables)})
 
     return schedule, drop_zone_sensor

@@ -447,7 +447,8 @@ def plan_files(paths: Iterable[Path], only: SourceSpec | None = None,
     """Every data file under `paths` with its source, reference sources first.
 
     A file that cannot be opened or matched becomes a failed LoadResult instead of stopping the rest.
-    With `only`, just that source's files are read (by name) and nothing else is reported.
+    With `only`, just that source's files are read (by name) and nothing else is reported (not even a
+    file that cannot be opened: record_unread reports those once a run).
     """
     planned = []
     for root, path in _files_with_roots(paths):
@@ -466,6 +467,8 @@ def plan_files(paths: Iterable[Path], only: SourceSpec | None = None,
                                                            message=unknown_file_message(raw))))
         except SendScorecardError as exc:
             planned.append((None, None, LoadResult(file=path.name, source=None, status="failed", message=str(exc))))
+    if only:  # a file of no source, or that cannot be opened, is record_unread's
+        planned = [item for item in planned if item[1] is not None and item[1].table == only.table]
     planned.sort(key=lambda item: item[1].load_order if item[1] else -1)
     return planned
 
@@ -562,8 +565,6 @@ def _load_planned(con: duckdb.DuckDBPyConnection, paths: list[Path], on_file: Ca
     ensure_meta(con)
     results = []
     planned = plan_files(paths, only=only)
-    if only is not None:
-        planned = [(raw, spec, None) for raw, spec, _ in planned if spec is not None and spec.table == only.table]
     if any(raw is not None and not already_loaded(con, spec, raw) for raw, spec, _ in planned):
         from pipelines.quality.gates import warm_up
 
